@@ -1,0 +1,557 @@
+//! The evidence view: a typed, read-only index over one bundle, built once and shared by
+//! every rule.
+//!
+//! Records keep their AWS spelling and remember where they came from (`Loc`), so a finding
+//! can cite the exact path in the bundle, e.g. `calls[2].response.tasks[0].stoppedReason`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use recorder::bundle::{Bundle, CallError, Manifest, Response};
+use recorder::model;
+use recorder::time::Timestamp;
+
+/// Where a record sits in the bundle: `calls[call].response.<collection>[index]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loc {
+    pub call: usize,
+    pub collection: &'static str,
+    pub index: Option<usize>,
+}
+
+impl Loc {
+    pub fn path(&self) -> String {
+        match self.index {
+            Some(index) => format!("calls[{}].response.{}[{index}]", self.call, self.collection),
+            None => format!("calls[{}].response.{}", self.call, self.collection),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Located<T> {
+    pub loc: Loc,
+    pub value: T,
+}
+
+/// A stopped or running task and the indexes that rules use to reach its context.
+#[derive(Debug, Clone)]
+pub struct TaskRecord {
+    pub loc: Loc,
+    pub task: model::Task,
+    /// The last segment of the task ARN.
+    pub task_id: String,
+    /// Index into `Evidence::task_definitions`.
+    pub task_definition: Option<usize>,
+    /// Index into `Evidence::services` (from `group: service:NAME`).
+    pub service: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskDefinitionRecord {
+    pub loc: Loc,
+    pub definition: model::TaskDefinition,
+}
+
+/// The log events of one stream (or of one imported file whose stream is unknown).
+#[derive(Debug, Clone)]
+pub struct LogStream {
+    pub group: Option<String>,
+    pub stream: Option<String>,
+    pub source_file: Option<String>,
+    /// The task this stream belongs to, when it could be attributed.
+    pub task_id: Option<String>,
+    /// The container this stream belongs to, when it could be attributed.
+    pub container: Option<String>,
+    pub lines: Vec<LogLine>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub loc: Loc,
+    pub timestamp: Option<Timestamp>,
+    pub message: String,
+}
+
+/// A call that failed, so the evidence it would have given is missing.
+#[derive(Debug, Clone)]
+pub struct FailedCall {
+    pub call: usize,
+    pub service: String,
+    pub operation: String,
+    pub error: CallError,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TargetHealthSet {
+    pub target_group_arn: Option<String>,
+    pub targets: Vec<Located<model::TargetHealthDescription>>,
+}
+
+/// Everything the rules may look at. Immutable once built.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub manifest: Manifest,
+    /// Every described task, deduplicated by ARN (the last description wins), sorted by
+    /// stop time and ARN so that output order is deterministic.
+    pub tasks: Vec<TaskRecord>,
+    pub services: Vec<Located<model::Service>>,
+    pub task_definitions: Vec<TaskDefinitionRecord>,
+    pub container_instances: Vec<Located<model::ContainerInstance>>,
+    pub log_streams: Vec<LogStream>,
+    pub target_groups: Vec<Located<model::TargetGroup>>,
+    pub target_health: Vec<TargetHealthSet>,
+    pub failed_calls: Vec<FailedCall>,
+    /// `(service, operation)` of every call present in the bundle, failed or not.
+    pub present_calls: Vec<(String, String)>,
+}
+
+impl Evidence {
+    /// Builds the view. Takes the bundle by value: typed responses move into the view
+    /// instead of being copied.
+    pub fn from_bundle(bundle: Bundle) -> Evidence {
+        let mut builder = Builder::default();
+        let Bundle { manifest, calls } = bundle;
+        for (index, call) in calls.into_iter().enumerate() {
+            builder
+                .present
+                .push((call.service.clone(), call.operation.clone()));
+            if let Some(error) = call.error.clone() {
+                builder.failed.push(FailedCall {
+                    call: index,
+                    service: call.service.clone(),
+                    operation: call.operation.clone(),
+                    error,
+                });
+                continue;
+            }
+            let request = Request {
+                log_group: call.request_str("logGroupName").map(str::to_owned),
+                log_stream: call.request_str("logStreamName").map(str::to_owned),
+                target_group_arn: call.request_str("TargetGroupArn").map(str::to_owned),
+                source_file: call.source_file.clone(),
+            };
+            let parsed = Arc::try_unwrap(call.parsed).unwrap_or_default();
+            builder.add(index, parsed, request);
+        }
+        builder.finish(manifest)
+    }
+
+    /// Tasks that stopped (or are being stopped by ECS), in report order.
+    pub fn stopped_tasks(&self) -> impl Iterator<Item = (usize, &TaskRecord)> {
+        self.tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, record)| is_stopped(&record.task))
+    }
+
+    pub fn task_index(&self, arn_or_id: &str) -> Option<usize> {
+        self.tasks.iter().position(|record| {
+            record.task.task_arn.as_deref() == Some(arn_or_id) || record.task_id == arn_or_id
+        })
+    }
+
+    pub fn task_definition_index(&self, arn: &str) -> Option<usize> {
+        // Match the full ARN, or `family:revision` as services and short references write it.
+        self.task_definitions.iter().position(|record| {
+            let definition = &record.definition;
+            definition.task_definition_arn.as_deref() == Some(arn)
+                || family_revision(definition)
+                    .is_some_and(|fr| arn.ends_with(&format!("/{fr}")) || arn == fr)
+        })
+    }
+
+    /// The highest revision of the same family below this one, if the bundle holds it.
+    pub fn previous_revision(&self, definition_index: usize) -> Option<usize> {
+        let current = &self.task_definitions.get(definition_index)?.definition;
+        let family = current.family.as_deref()?;
+        let revision = current.revision?;
+        self.task_definitions
+            .iter()
+            .enumerate()
+            .filter(|(_, record)| {
+                record.definition.family.as_deref() == Some(family)
+                    && record.definition.revision.is_some_and(|r| r < revision)
+            })
+            .max_by_key(|(_, record)| record.definition.revision)
+            .map(|(index, _)| index)
+    }
+
+    pub fn service_index(&self, name_or_arn: &str) -> Option<usize> {
+        self.services.iter().position(|service| {
+            service.value.service_name.as_deref() == Some(name_or_arn)
+                || service.value.service_arn.as_deref() == Some(name_or_arn)
+        })
+    }
+
+    /// Log lines of one task, optionally of one container, in time order.
+    pub fn task_logs<'a>(
+        &'a self,
+        task_id: &'a str,
+        container: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a LogLine> + 'a {
+        self.log_streams
+            .iter()
+            .filter(move |stream| {
+                stream.task_id.as_deref() == Some(task_id)
+                    && container.is_none_or(|name| stream.container.as_deref() == Some(name))
+            })
+            .flat_map(|stream| stream.lines.iter())
+    }
+
+    pub fn call_failed(&self, service: &str, operation: &str) -> Option<&FailedCall> {
+        self.failed_calls
+            .iter()
+            .find(|failed| failed.service == service && failed.operation == operation)
+    }
+
+    pub fn has_call(&self, service: &str, operation: &str) -> bool {
+        self.present_calls
+            .iter()
+            .any(|(s, o)| s == service && o == operation)
+    }
+}
+
+/// A task counts as stopped when ECS says so, or when it is on its way there with a stop code.
+pub fn is_stopped(task: &model::Task) -> bool {
+    task.last_status.as_deref() == Some("STOPPED")
+        || (task.desired_status.as_deref() == Some("STOPPED") && task.stop_code.is_some())
+}
+
+/// The id at the end of a task ARN (`arn:…:task/cluster/ID` or the old `arn:…:task/ID`).
+pub fn task_id_of(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+fn family_revision(definition: &model::TaskDefinition) -> Option<String> {
+    Some(format!(
+        "{}:{}",
+        definition.family.as_deref()?,
+        definition.revision?
+    ))
+}
+
+/// The request parameters the builder needs to place a response.
+struct Request {
+    log_group: Option<String>,
+    log_stream: Option<String>,
+    target_group_arn: Option<String>,
+    source_file: Option<String>,
+}
+
+#[derive(Default)]
+struct Builder {
+    tasks: Vec<TaskRecord>,
+    task_by_arn: HashMap<String, usize>,
+    services: Vec<Located<model::Service>>,
+    task_definitions: Vec<TaskDefinitionRecord>,
+    container_instances: Vec<Located<model::ContainerInstance>>,
+    log_streams: Vec<LogStream>,
+    stream_by_name: HashMap<(Option<String>, String), usize>,
+    target_groups: Vec<Located<model::TargetGroup>>,
+    target_health: Vec<TargetHealthSet>,
+    failed: Vec<FailedCall>,
+    present: Vec<(String, String)>,
+}
+
+impl Builder {
+    fn add(&mut self, call: usize, parsed: Response, request: Request) {
+        let Request {
+            log_group: request_group,
+            log_stream: request_stream,
+            target_group_arn,
+            source_file,
+        } = request;
+        let loc = |collection: &'static str, index: usize| Loc {
+            call,
+            collection,
+            index: Some(index),
+        };
+        match parsed {
+            Response::DescribeTasks(response) => {
+                for (index, task) in response.tasks.into_iter().enumerate() {
+                    let arn = task.task_arn.clone().unwrap_or_default();
+                    let record = TaskRecord {
+                        loc: loc("tasks", index),
+                        task_id: task_id_of(&arn).to_owned(),
+                        task,
+                        task_definition: None,
+                        service: None,
+                    };
+                    match self.task_by_arn.get(&arn) {
+                        Some(&existing) if !arn.is_empty() => self.tasks[existing] = record,
+                        _ => {
+                            self.task_by_arn.insert(arn, self.tasks.len());
+                            self.tasks.push(record);
+                        }
+                    }
+                }
+            }
+            Response::DescribeServices(response) => {
+                for (index, service) in response.services.into_iter().enumerate() {
+                    let key = service
+                        .service_arn
+                        .clone()
+                        .or_else(|| service.service_name.clone());
+                    let located = Located {
+                        loc: loc("services", index),
+                        value: service,
+                    };
+                    let existing = self.services.iter().position(|s| {
+                        key.is_some()
+                            && (s
+                                .value
+                                .service_arn
+                                .clone()
+                                .or_else(|| s.value.service_name.clone()))
+                                == key
+                    });
+                    match existing {
+                        Some(existing) => self.services[existing] = located,
+                        None => self.services.push(located),
+                    }
+                }
+            }
+            Response::DescribeTaskDefinition(response) => {
+                if let Some(definition) = response.task_definition {
+                    let record = TaskDefinitionRecord {
+                        loc: Loc {
+                            call,
+                            collection: "taskDefinition",
+                            index: None,
+                        },
+                        definition,
+                    };
+                    let arn = record.definition.task_definition_arn.clone();
+                    let existing = self
+                        .task_definitions
+                        .iter()
+                        .position(|r| arn.is_some() && r.definition.task_definition_arn == arn);
+                    match existing {
+                        Some(existing) => self.task_definitions[existing] = record,
+                        None => self.task_definitions.push(record),
+                    }
+                }
+            }
+            Response::DescribeContainerInstances(response) => {
+                for (index, instance) in response.container_instances.into_iter().enumerate() {
+                    self.container_instances.push(Located {
+                        loc: loc("containerInstances", index),
+                        value: instance,
+                    });
+                }
+            }
+            Response::GetLogEvents(response) => {
+                let key_name = request_stream
+                    .clone()
+                    .or_else(|| source_file.clone())
+                    .unwrap_or_else(|| format!("calls[{call}]"));
+                let stream = self.stream(request_group, key_name, request_stream, source_file);
+                for (index, event) in response.events.into_iter().enumerate() {
+                    self.log_streams[stream]
+                        .lines
+                        .push(log_line(loc("events", index), event));
+                }
+            }
+            Response::FilterLogEvents(response) => {
+                for (index, event) in response.events.into_iter().enumerate() {
+                    let name = event
+                        .log_stream_name
+                        .clone()
+                        .or_else(|| source_file.clone())
+                        .unwrap_or_else(|| format!("calls[{call}]"));
+                    let stream_name = event.log_stream_name.clone();
+                    let stream = self.stream(
+                        request_group.clone(),
+                        name,
+                        stream_name,
+                        source_file.clone(),
+                    );
+                    self.log_streams[stream]
+                        .lines
+                        .push(log_line(loc("events", index), event));
+                }
+            }
+            Response::DescribeTargetGroups(response) => {
+                for (index, group) in response.target_groups.into_iter().enumerate() {
+                    self.target_groups.push(Located {
+                        loc: loc("TargetGroups", index),
+                        value: group,
+                    });
+                }
+            }
+            Response::DescribeTargetHealth(response) => {
+                let targets = response
+                    .target_health_descriptions
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, value)| Located {
+                        loc: loc("TargetHealthDescriptions", index),
+                        value,
+                    })
+                    .collect();
+                self.target_health.push(TargetHealthSet {
+                    target_group_arn,
+                    targets,
+                });
+            }
+            Response::ListTasks(_) | Response::None => {}
+        }
+    }
+
+    fn stream(
+        &mut self,
+        group: Option<String>,
+        key_name: String,
+        stream: Option<String>,
+        source_file: Option<String>,
+    ) -> usize {
+        let key = (group.clone(), key_name);
+        if let Some(&index) = self.stream_by_name.get(&key) {
+            return index;
+        }
+        let index = self.log_streams.len();
+        self.log_streams.push(LogStream {
+            group,
+            stream,
+            source_file,
+            task_id: None,
+            container: None,
+            lines: Vec::new(),
+        });
+        self.stream_by_name.insert(key, index);
+        index
+    }
+
+    fn finish(mut self, manifest: Manifest) -> Evidence {
+        // Stable order: stopped tasks by stop time, then ARN; running tasks after them.
+        self.tasks.sort_by(|a, b| {
+            let key = |r: &TaskRecord| {
+                (
+                    !is_stopped(&r.task),
+                    r.task.stopped_at.map(|t| t.0),
+                    r.task.task_arn.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+        let mut evidence = Evidence {
+            manifest,
+            tasks: self.tasks,
+            services: self.services,
+            task_definitions: self.task_definitions,
+            container_instances: self.container_instances,
+            log_streams: self.log_streams,
+            target_groups: self.target_groups,
+            target_health: self.target_health,
+            failed_calls: self.failed,
+            present_calls: self.present,
+        };
+        link_tasks(&mut evidence);
+        attribute_logs(&mut evidence);
+        for stream in &mut evidence.log_streams {
+            stream.lines.sort_by_key(|line| line.timestamp);
+        }
+        evidence
+    }
+}
+
+fn log_line(loc: Loc, event: model::LogEvent) -> LogLine {
+    LogLine {
+        loc,
+        timestamp: event.timestamp.map(|t| t.0),
+        message: event.message.unwrap_or_default(),
+    }
+}
+
+fn link_tasks(evidence: &mut Evidence) {
+    let definition_of: Vec<Option<usize>> = evidence
+        .tasks
+        .iter()
+        .map(|record| {
+            record
+                .task
+                .task_definition_arn
+                .as_deref()
+                .and_then(|arn| evidence.task_definition_index(arn))
+        })
+        .collect();
+    let service_of: Vec<Option<usize>> = evidence
+        .tasks
+        .iter()
+        .map(|record| {
+            let name = record.task.group.as_deref()?.strip_prefix("service:")?;
+            evidence.service_index(name)
+        })
+        .collect();
+    for ((record, definition), service) in
+        evidence.tasks.iter_mut().zip(definition_of).zip(service_of)
+    {
+        record.task_definition = definition;
+        record.service = service;
+    }
+}
+
+/// Gives each log stream its task and container.
+///
+/// awslogs names streams `PREFIX/CONTAINER/TASK_ID`. Imported `get-log-events` outputs carry
+/// no stream name, so the file name is searched for a task id (and container name); when the
+/// bundle holds a single stopped task, an otherwise unattributed stream is given to it.
+fn attribute_logs(evidence: &mut Evidence) {
+    let task_ids: Vec<(String, Vec<String>)> = evidence
+        .tasks
+        .iter()
+        .map(|record| {
+            let containers = record
+                .task
+                .containers
+                .iter()
+                .filter_map(|c| c.name.clone())
+                .collect();
+            (record.task_id.clone(), containers)
+        })
+        .collect();
+    let stopped: Vec<usize> = evidence.stopped_tasks().map(|(index, _)| index).collect();
+    let known: BTreeMap<&str, &Vec<String>> = task_ids
+        .iter()
+        .filter(|(id, _)| !id.is_empty())
+        .map(|(id, containers)| (id.as_str(), containers))
+        .collect();
+
+    for stream in &mut evidence.log_streams {
+        if let Some(name) = &stream.stream {
+            let segments: Vec<&str> = name.split('/').collect();
+            if segments.len() >= 3 {
+                let task_id = segments[segments.len() - 1];
+                let container = segments[segments.len() - 2];
+                stream.task_id = Some(task_id.to_owned());
+                stream.container = Some(container.to_owned());
+                continue;
+            }
+        }
+        let haystack = stream
+            .stream
+            .clone()
+            .or_else(|| stream.source_file.clone())
+            .unwrap_or_default();
+        let by_name = known
+            .iter()
+            .find(|(id, _)| id.len() >= 8 && haystack.contains(*id))
+            .map(|(id, containers)| ((*id).to_owned(), (*containers).clone()));
+        let attributed = by_name.or_else(|| match stopped.as_slice() {
+            [only] => Some(task_ids[*only].clone()),
+            _ => None,
+        });
+        if let Some((task_id, containers)) = attributed {
+            stream.container = match containers.as_slice() {
+                [only] => Some(only.clone()),
+                many => many
+                    .iter()
+                    .filter(|name| haystack.contains(name.as_str()))
+                    .max_by_key(|name| name.len())
+                    .cloned(),
+            };
+            stream.task_id = Some(task_id);
+        }
+    }
+}

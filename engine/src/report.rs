@@ -1,0 +1,730 @@
+//! The report: plain data that the text, JSON and Markdown renderings are made from.
+//!
+//! The JSON form is a public contract (`docs/report-schema.md`), versioned by `schema_version`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::evidence::Evidence;
+use crate::rule::Severity;
+use crate::runtime::{Fact, RuleError};
+
+pub const REPORT_SCHEMA: &str = "ecs-autopsy-report";
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Why the task (or service) failed.
+    RootCause,
+    /// A consequence of the root cause.
+    Symptom,
+    /// Expected platform behaviour.
+    Benign,
+    /// Context, not a problem.
+    Info,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::RootCause => "root cause",
+            Verdict::Symptom => "symptom",
+            Verdict::Benign => "benign",
+            Verdict::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskVerdict {
+    Diagnosed,
+    Benign,
+    /// No rule explains the stop: the raw facts are shown instead of a guess.
+    Undiagnosed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Nothing wrong: no stopped task, or only benign stops.
+    Ok,
+    /// At least one problem diagnosed, or a stopped task nobody could explain.
+    Problems,
+}
+
+/// One diagnosis by one rule about one task or service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub category: String,
+    pub severity: Severity,
+    pub verdict: Verdict,
+    pub task_arn: Option<String>,
+    pub service: Option<String>,
+    pub container: Option<String>,
+    pub message: String,
+    pub evidence: Vec<Fact>,
+    pub hint: Option<String>,
+    pub doc_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContainerSummary {
+    pub name: String,
+    pub exit_code: Option<i64>,
+    pub reason: Option<String>,
+}
+
+/// One stopped task and its verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskSummary {
+    pub task_arn: String,
+    pub task_id: String,
+    pub service: Option<String>,
+    pub task_definition: Option<String>,
+    pub stopped_at: Option<String>,
+    pub stop_code: Option<String>,
+    pub stopped_reason: Option<String>,
+    pub verdict: TaskVerdict,
+    pub root_cause: Option<String>,
+    pub containers: Vec<ContainerSummary>,
+    /// The last log lines, for undiagnosed tasks only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub last_log_lines: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissingEvidence {
+    pub service: String,
+    pub operation: String,
+    pub code: String,
+    pub message: String,
+    /// The IAM action that would let the recorder collect this evidence.
+    pub iam_action: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BundleInfo {
+    pub source: String,
+    pub recorded_at: String,
+    pub region: Option<String>,
+    pub account: Option<String>,
+    pub cluster: Option<String>,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub stopped_tasks: usize,
+    pub diagnosed: usize,
+    pub benign: usize,
+    pub undiagnosed: usize,
+    /// Root causes by rule id.
+    pub root_causes: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub schema_version: u32,
+    pub tool_version: &'static str,
+    pub status: Status,
+    pub bundle: BundleInfo,
+    pub summary: Summary,
+    pub tasks: Vec<TaskSummary>,
+    pub findings: Vec<Finding>,
+    pub missing_evidence: Vec<MissingEvidence>,
+    pub rule_errors: Vec<RuleError>,
+    /// Built-in rules replaced by team rules with the same id.
+    pub replaced_rules: Vec<String>,
+}
+
+const LAST_LOG_LINES: usize = 5;
+
+impl Report {
+    /// Assembles the report: ranks each subject's findings and summarises every stopped task.
+    pub fn build(
+        evidence: &Evidence,
+        mut findings: Vec<Finding>,
+        rule_errors: Vec<RuleError>,
+        replaced_rules: Vec<String>,
+    ) -> Report {
+        rank(&mut findings);
+        let order = |finding: &Finding| {
+            let task = finding
+                .task_arn
+                .as_deref()
+                .and_then(|arn| evidence.task_index(arn))
+                .unwrap_or(usize::MAX);
+            (
+                task,
+                finding.service.clone(),
+                finding.verdict,
+                finding.rule.clone(),
+                finding.message.clone(),
+            )
+        };
+        findings.sort_by_cached_key(order);
+
+        let mut tasks = Vec::new();
+        let mut root_causes = BTreeMap::new();
+        for (_, record) in evidence.stopped_tasks() {
+            let task = &record.task;
+            let arn = task.task_arn.clone().unwrap_or_default();
+            let mine: Vec<&Finding> = findings
+                .iter()
+                .filter(|f| f.task_arn.as_deref() == Some(arn.as_str()))
+                .collect();
+            let root_cause = mine
+                .iter()
+                .find(|f| f.verdict == Verdict::RootCause)
+                .map(|f| f.rule.clone());
+            let verdict = if root_cause.is_some() {
+                TaskVerdict::Diagnosed
+            } else if mine.iter().any(|f| f.verdict == Verdict::Benign) {
+                TaskVerdict::Benign
+            } else {
+                TaskVerdict::Undiagnosed
+            };
+            if let Some(rule) = &root_cause {
+                *root_causes.entry(rule.clone()).or_insert(0) += 1;
+            }
+            let last_log_lines = if verdict == TaskVerdict::Undiagnosed {
+                let lines: Vec<String> = evidence
+                    .task_logs(&record.task_id, None)
+                    .map(|l| l.message.clone())
+                    .collect();
+                lines[lines.len().saturating_sub(LAST_LOG_LINES)..].to_vec()
+            } else {
+                Vec::new()
+            };
+            tasks.push(TaskSummary {
+                task_arn: arn,
+                task_id: record.task_id.clone(),
+                service: task
+                    .group
+                    .as_deref()
+                    .and_then(|g| g.strip_prefix("service:"))
+                    .map(str::to_owned),
+                task_definition: record
+                    .task_definition
+                    .map(|index| {
+                        let definition = &evidence.task_definitions[index].definition;
+                        format!(
+                            "{}:{}",
+                            definition.family.clone().unwrap_or_default(),
+                            definition.revision.unwrap_or_default()
+                        )
+                    })
+                    .or_else(|| {
+                        task.task_definition_arn
+                            .as_deref()
+                            .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_owned())
+                    }),
+                stopped_at: task.stopped_at.map(|t| t.0.to_string()),
+                stop_code: task.stop_code.clone(),
+                stopped_reason: task.stopped_reason.clone(),
+                verdict,
+                root_cause,
+                containers: task
+                    .containers
+                    .iter()
+                    .map(|c| ContainerSummary {
+                        name: c.name.clone().unwrap_or_default(),
+                        exit_code: c.exit_code,
+                        reason: c.reason.clone(),
+                    })
+                    .collect(),
+                last_log_lines,
+            });
+        }
+
+        let missing_evidence = evidence
+            .failed_calls
+            .iter()
+            .map(|failed| MissingEvidence {
+                service: failed.service.clone(),
+                operation: failed.operation.clone(),
+                code: failed.error.code.clone(),
+                message: failed.error.message.clone(),
+                iam_action: recorder::Operation::lookup(&failed.service, &failed.operation)
+                    .map_or_else(
+                        || format!("{}:{}", failed.service, failed.operation),
+                        |op| op.iam_action(),
+                    ),
+                path: format!("calls[{}].error", failed.call),
+            })
+            .collect();
+
+        let count = |v: TaskVerdict| tasks.iter().filter(|t| t.verdict == v).count();
+        let summary = Summary {
+            stopped_tasks: tasks.len(),
+            diagnosed: count(TaskVerdict::Diagnosed),
+            benign: count(TaskVerdict::Benign),
+            undiagnosed: count(TaskVerdict::Undiagnosed),
+            root_causes,
+        };
+        let problem = summary.undiagnosed > 0
+            || findings
+                .iter()
+                .any(|f| matches!(f.verdict, Verdict::RootCause | Verdict::Symptom));
+        let manifest = &evidence.manifest;
+        Report {
+            schema: REPORT_SCHEMA,
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION"),
+            status: if problem {
+                Status::Problems
+            } else {
+                Status::Ok
+            },
+            bundle: BundleInfo {
+                source: match manifest.source {
+                    recorder::Source::Recorded => "recorded".to_owned(),
+                    recorder::Source::Imported => "imported".to_owned(),
+                },
+                recorded_at: manifest.recorded_at.clone(),
+                region: manifest.region.clone(),
+                account: manifest.account.clone(),
+                cluster: manifest.cluster.clone(),
+                services: {
+                    let mut names: Vec<String> = evidence
+                        .services
+                        .iter()
+                        .filter_map(|s| s.value.service_name.clone())
+                        .collect();
+                    names.extend(manifest.selection.services.iter().cloned());
+                    names.sort();
+                    names.dedup();
+                    names
+                },
+            },
+            summary,
+            tasks,
+            findings,
+            missing_evidence,
+            rule_errors,
+            replaced_rules,
+        }
+    }
+
+    /// `true` when the exit code should be 1.
+    pub fn has_problems(&self) -> bool {
+        self.status == Status::Problems
+    }
+
+    pub fn render_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// Gives each finding its verdict. Per subject (task or service), the most severe finding
+/// that is neither benign nor marked a symptom is the root cause; the others are symptoms.
+fn rank(findings: &mut [Finding]) {
+    let mut subjects: BTreeMap<(Option<String>, Option<String>), Vec<usize>> = BTreeMap::new();
+    for (index, finding) in findings.iter().enumerate() {
+        let key = match &finding.task_arn {
+            Some(arn) => (Some(arn.clone()), None),
+            None => (None, finding.service.clone()),
+        };
+        subjects.entry(key).or_default().push(index);
+    }
+    for indexes in subjects.values() {
+        let mut candidates: Vec<usize> = indexes
+            .iter()
+            .copied()
+            .filter(|&i| {
+                findings[i].verdict == Verdict::RootCause && findings[i].severity != Severity::Info
+            })
+            .collect();
+        candidates.sort_by(|&a, &b| {
+            (findings[a].severity, &findings[a].rule)
+                .cmp(&(findings[b].severity, &findings[b].rule))
+        });
+        for &index in indexes {
+            if findings[index].verdict == Verdict::RootCause
+                && findings[index].severity == Severity::Info
+            {
+                findings[index].verdict = Verdict::Info;
+            }
+        }
+        for &index in candidates.iter().skip(1) {
+            findings[index].verdict = Verdict::Symptom;
+        }
+    }
+}
+
+/// Colours for the terminal; all empty when colour is off.
+struct Palette {
+    on: bool,
+}
+
+impl Palette {
+    fn paint(&self, style: anstyle::Style, text: &str) -> String {
+        if self.on {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_owned()
+        }
+    }
+    fn bold(&self, text: &str) -> String {
+        self.paint(anstyle::Style::new().bold(), text)
+    }
+    fn dim(&self, text: &str) -> String {
+        self.paint(anstyle::Style::new().dimmed(), text)
+    }
+    fn verdict(&self, verdict: Verdict) -> String {
+        let color = match verdict {
+            Verdict::RootCause => anstyle::AnsiColor::Red,
+            Verdict::Symptom => anstyle::AnsiColor::Yellow,
+            Verdict::Benign => anstyle::AnsiColor::Green,
+            Verdict::Info => anstyle::AnsiColor::Cyan,
+        };
+        self.paint(
+            anstyle::Style::new().bold().fg_color(Some(color.into())),
+            verdict.label(),
+        )
+    }
+}
+
+fn fact_value(fact: &Fact) -> String {
+    match &fact.value {
+        serde_json::Value::Null => "(absent)".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn header(report: &Report) -> String {
+    let bundle = &report.bundle;
+    let mut parts = Vec::new();
+    if let Some(cluster) = &bundle.cluster {
+        parts.push(format!("cluster {cluster}"));
+    }
+    if !bundle.services.is_empty() {
+        parts.push(format!("service {}", bundle.services.join(", ")));
+    }
+    if let Some(region) = &bundle.region {
+        parts.push(region.clone());
+    }
+    parts.push(format!("{} {}", bundle.source, bundle.recorded_at));
+    parts.join(" · ")
+}
+
+fn summary_line(report: &Report) -> String {
+    let summary = &report.summary;
+    if summary.stopped_tasks == 0 {
+        return "no stopped tasks in the bundle".to_owned();
+    }
+    let mut parts = Vec::new();
+    if summary.diagnosed > 0 {
+        let causes: Vec<String> = summary
+            .root_causes
+            .iter()
+            .map(|(rule, n)| format!("{rule} ×{n}"))
+            .collect();
+        parts.push(format!(
+            "{} diagnosed ({})",
+            summary.diagnosed,
+            causes.join(", ")
+        ));
+    }
+    if summary.benign > 0 {
+        parts.push(format!("{} benign", summary.benign));
+    }
+    if summary.undiagnosed > 0 {
+        parts.push(format!("{} undiagnosed", summary.undiagnosed));
+    }
+    format!(
+        "{} stopped task{}: {}",
+        summary.stopped_tasks,
+        if summary.stopped_tasks == 1 { "" } else { "s" },
+        parts.join(", ")
+    )
+}
+
+impl Report {
+    /// The terminal rendering. `color` adds ANSI styles.
+    pub fn render_text(&self, color: bool) -> String {
+        let p = Palette { on: color };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{}",
+            p.dim(&format!(
+                "ecs-autopsy {} · {}",
+                self.tool_version,
+                header(self)
+            ))
+        );
+        for task in &self.tasks {
+            out.push('\n');
+            let mut title = format!("task {}", task.task_id);
+            let context: Vec<String> = [
+                task.service.as_ref().map(|s| format!("service {s}")),
+                task.task_definition.clone(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !context.is_empty() {
+                let _ = write!(title, " ({})", context.join(", "));
+            }
+            let _ = writeln!(out, "{}", p.bold(&title));
+            let stopped = [
+                task.stopped_at.clone(),
+                task.stop_code.clone(),
+                task.stopped_reason
+                    .clone()
+                    .filter(|r| !r.is_empty())
+                    .map(|r| format!("\"{r}\"")),
+            ];
+            let stopped: Vec<String> = stopped.into_iter().flatten().collect();
+            let _ = writeln!(out, "  stopped     {}", stopped.join("  "));
+            let mine: Vec<&Finding> = self
+                .findings
+                .iter()
+                .filter(|f| f.task_arn.as_deref() == Some(task.task_arn.as_str()))
+                .collect();
+            if mine.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  {}  no rule explains this stop",
+                    p.paint(
+                        anstyle::Style::new()
+                            .bold()
+                            .fg_color(Some(anstyle::AnsiColor::Magenta.into())),
+                        "undiagnosed"
+                    )
+                );
+                for container in &task.containers {
+                    let exit = container.exit_code.map_or_else(
+                        || "no exit code".to_owned(),
+                        crate::runtime::describe_exit_code,
+                    );
+                    let reason = container
+                        .reason
+                        .as_deref()
+                        .map(|r| format!("  \"{r}\""))
+                        .unwrap_or_default();
+                    let _ = writeln!(out, "    container {}: {exit}{reason}", container.name);
+                }
+                for line in &task.last_log_lines {
+                    let _ = writeln!(out, "    log  {line}");
+                }
+            }
+            for finding in mine {
+                render_finding_text(&mut out, finding, &p);
+            }
+        }
+        let service_findings: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.task_arn.is_none())
+            .collect();
+        if !service_findings.is_empty() {
+            out.push('\n');
+            let _ = writeln!(out, "{}", p.bold("service-level"));
+            for finding in service_findings {
+                render_finding_text(&mut out, finding, &p);
+            }
+        }
+        if !self.missing_evidence.is_empty() {
+            out.push('\n');
+            let _ = writeln!(out, "{}", p.bold("missing evidence"));
+            for missing in &self.missing_evidence {
+                let _ = writeln!(
+                    out,
+                    "  {} {} failed: {}: {} (grant {})",
+                    missing.service,
+                    missing.operation,
+                    missing.code,
+                    missing.message,
+                    missing.iam_action
+                );
+            }
+        }
+        if !self.rule_errors.is_empty() {
+            out.push('\n');
+            let _ = writeln!(out, "{}", p.bold("rule errors"));
+            for error in &self.rule_errors {
+                let position = error
+                    .position
+                    .as_deref()
+                    .map(|p| format!(":{p}"))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "  {}{position}: {}", error.file, error.message);
+            }
+        }
+        for replaced in &self.replaced_rules {
+            let _ = writeln!(out, "\nnote: built-in rule {replaced}");
+        }
+        out.push('\n');
+        let _ = writeln!(out, "{}", p.bold(&summary_line(self)));
+        out
+    }
+
+    /// A Markdown rendering to paste into a ticket.
+    pub fn render_markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "## ecs-autopsy report\n");
+        let _ = writeln!(out, "{}\n", header(self));
+        let _ = writeln!(out, "**{}**\n", summary_line(self));
+        for task in &self.tasks {
+            let _ = writeln!(out, "### Task `{}`\n", task.task_id);
+            let _ = writeln!(out, "| field | value |\n|---|---|");
+            let row = |out: &mut String, key: &str, value: Option<&String>| {
+                if let Some(value) = value {
+                    let _ = writeln!(out, "| {key} | `{}` |", md_cell(value));
+                }
+            };
+            row(&mut out, "service", task.service.as_ref());
+            row(&mut out, "task definition", task.task_definition.as_ref());
+            row(&mut out, "stopped at", task.stopped_at.as_ref());
+            row(&mut out, "stop code", task.stop_code.as_ref());
+            row(&mut out, "stopped reason", task.stopped_reason.as_ref());
+            for container in &task.containers {
+                let exit = container.exit_code.map_or_else(
+                    || "no exit code".to_owned(),
+                    crate::runtime::describe_exit_code,
+                );
+                let reason = container
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(", {r}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "| container `{}` | {}{} |",
+                    md_cell(&container.name),
+                    md_cell(&exit),
+                    md_cell(&reason)
+                );
+            }
+            out.push('\n');
+            let mine: Vec<&Finding> = self
+                .findings
+                .iter()
+                .filter(|f| f.task_arn.as_deref() == Some(task.task_arn.as_str()))
+                .collect();
+            if mine.is_empty() {
+                let _ = writeln!(out, "**Undiagnosed:** no rule explains this stop.\n");
+                if !task.last_log_lines.is_empty() {
+                    let _ = writeln!(out, "Last log lines:\n\n```text");
+                    for line in &task.last_log_lines {
+                        let _ = writeln!(out, "{line}");
+                    }
+                    let _ = writeln!(out, "```\n");
+                }
+            }
+            for finding in mine {
+                render_finding_markdown(&mut out, finding);
+            }
+        }
+        let service_findings: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.task_arn.is_none())
+            .collect();
+        if !service_findings.is_empty() {
+            let _ = writeln!(out, "### Service-level findings\n");
+            for finding in service_findings {
+                render_finding_markdown(&mut out, finding);
+            }
+        }
+        if !self.missing_evidence.is_empty() {
+            let _ = writeln!(out, "### Missing evidence\n");
+            for missing in &self.missing_evidence {
+                let _ = writeln!(
+                    out,
+                    "- `{} {}` failed with `{}`: {} (grant `{}`)",
+                    missing.service,
+                    missing.operation,
+                    missing.code,
+                    md_cell(&missing.message),
+                    missing.iam_action
+                );
+            }
+            out.push('\n');
+        }
+        if !self.rule_errors.is_empty() {
+            let _ = writeln!(out, "### Rule errors\n");
+            for error in &self.rule_errors {
+                let _ = writeln!(out, "- `{}`: {}", error.file, md_cell(&error.message));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn render_finding_text(out: &mut String, finding: &Finding, p: &Palette) {
+    let _ = writeln!(
+        out,
+        "  {:<10}  {}  {}",
+        p.verdict(finding.verdict),
+        p.bold(&finding.rule),
+        finding.message
+    );
+    for (index, fact) in finding.evidence.iter().enumerate() {
+        let label = if index == 0 { "evidence" } else { "" };
+        let _ = writeln!(
+            out,
+            "    {label:<8}  {} = {}",
+            p.dim(&fact.path),
+            fact_value(fact)
+        );
+    }
+    if let Some(hint) = &finding.hint {
+        let _ = writeln!(out, "    {:<8}  {hint}", "fix");
+    }
+    if let Some(url) = &finding.doc_url {
+        let _ = writeln!(out, "    {:<8}  {url}", "docs");
+    }
+}
+
+fn render_finding_markdown(out: &mut String, finding: &Finding) {
+    let verdict = match finding.verdict {
+        Verdict::RootCause => "Root cause",
+        Verdict::Symptom => "Symptom",
+        Verdict::Benign => "Benign",
+        Verdict::Info => "Info",
+    };
+    let _ = writeln!(
+        out,
+        "**{verdict}: `{}`** — {}\n",
+        finding.rule,
+        md_cell(&finding.message)
+    );
+    if !finding.evidence.is_empty() {
+        let _ = writeln!(out, "| evidence | value |\n|---|---|");
+        for fact in &finding.evidence {
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` |",
+                fact.path,
+                md_cell(&fact_value(fact))
+            );
+        }
+        out.push('\n');
+    }
+    if let Some(hint) = &finding.hint {
+        let _ = writeln!(out, "**Fix:** {}\n", md_cell(hint));
+    }
+    if let Some(url) = &finding.doc_url {
+        let _ = writeln!(out, "See <{url}>.\n");
+    }
+}
+
+/// Keeps a value on one table row.
+fn md_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('\n', " ")
+        .replace('`', "'")
+}

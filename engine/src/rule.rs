@@ -1,0 +1,353 @@
+//! Rule files: loading, compiling once, and validating their metadata and docs.
+//!
+//! A rule is one Rhai file: `//!` doc comments, a `const RULE = #{…}` metadata map and a
+//! `fn check(ev)` returning findings. Only `const` and `fn` items may appear at the top level.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rhai::{AST, Engine, Scope};
+use serde::{Deserialize, Serialize};
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// The doc headings every rule has, in this order.
+pub const DOC_HEADINGS: [&str; 5] = [
+    "## What it means",
+    "## Why it happens",
+    "## Example evidence",
+    "## How to fix",
+    "## References",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        })
+    }
+}
+
+/// The `RULE` map. Unknown keys are an error, so a typo cannot silently become a default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleMeta {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    /// The failure-mode id; equals `id` for built-in rules.
+    pub category: String,
+    /// Expected platform behaviour: reported, never as a problem.
+    pub benign: bool,
+    #[serde(default)]
+    pub since: Option<String>,
+    /// The AWS API calls (IAM actions) whose evidence the rule reads.
+    #[serde(default)]
+    pub needs: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleOrigin {
+    /// Embedded in the binary from `rules/<file>`.
+    Builtin(String),
+    File(PathBuf),
+}
+
+impl fmt::Display for RuleOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleOrigin::Builtin(name) => write!(f, "rules/{name}"),
+            RuleOrigin::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub meta: RuleMeta,
+    /// The `//!` documentation, without the comment markers.
+    pub docs: String,
+    pub origin: RuleOrigin,
+    pub ast: AST,
+}
+
+/// Why a rule file could not be loaded. Loading keeps going and reports every one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleLoadError {
+    #[error("{file}:{line}:{column}: {message}")]
+    At {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+    #[error("duplicate rule id `{id}` in {first} and {second}")]
+    DuplicateId {
+        id: String,
+        first: String,
+        second: String,
+    },
+}
+
+/// The rules embedded in the binary.
+pub fn builtin_rules(engine: &Engine) -> (Vec<Rule>, Vec<RuleLoadError>) {
+    let mut rules = Vec::new();
+    let mut errors = Vec::new();
+    for (name, source) in BUILTIN_RULES {
+        match compile_rule(engine, RuleOrigin::Builtin((*name).to_owned()), source) {
+            Ok(rule) => rules.push(rule),
+            Err(mut rule_errors) => errors.append(&mut rule_errors),
+        }
+    }
+    (rules, errors)
+}
+
+/// Every `*.rhai` file directly inside `dir`, in file-name order.
+pub fn load_dir(engine: &Engine, dir: &Path) -> (Vec<Rule>, Vec<RuleLoadError>) {
+    let mut rules = Vec::new();
+    let mut errors = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) => {
+            errors.push(RuleLoadError::File {
+                file: dir.display().to_string(),
+                message: format!("cannot read rule directory: {err}"),
+            });
+            return (rules, errors);
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "rhai"))
+        .collect();
+    files.sort();
+    for file in files {
+        let source = match std::fs::read_to_string(&file) {
+            Ok(source) => source,
+            Err(err) => {
+                errors.push(RuleLoadError::File {
+                    file: file.display().to_string(),
+                    message: format!("cannot read: {err}"),
+                });
+                continue;
+            }
+        };
+        match compile_rule(engine, RuleOrigin::File(file), &source) {
+            Ok(rule) => rules.push(rule),
+            Err(mut rule_errors) => errors.append(&mut rule_errors),
+        }
+    }
+    (rules, errors)
+}
+
+/// Adds `extra` rules to `rules`. A rule whose id is already present replaces the earlier
+/// one; the replaced ids are returned so that the report can say so. Two extra rules with the
+/// same id are an error.
+pub fn merge_rules(rules: &mut Vec<Rule>, extra: Vec<Rule>) -> (Vec<String>, Vec<RuleLoadError>) {
+    let mut replaced = Vec::new();
+    let mut errors = Vec::new();
+    let builtin_count = rules.len();
+    for rule in extra {
+        match rules.iter().position(|r| r.meta.id == rule.meta.id) {
+            Some(index)
+                if index < builtin_count
+                    && matches!(rules[index].origin, RuleOrigin::Builtin(_)) =>
+            {
+                replaced.push(format!("{} (by {})", rule.meta.id, rule.origin));
+                rules[index] = rule;
+            }
+            Some(index) => errors.push(RuleLoadError::DuplicateId {
+                id: rule.meta.id.clone(),
+                first: rules[index].origin.to_string(),
+                second: rule.origin.to_string(),
+            }),
+            None => rules.push(rule),
+        }
+    }
+    rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
+    (replaced, errors)
+}
+
+/// Compiles one rule and validates its shape and metadata.
+pub fn compile_rule(
+    engine: &Engine,
+    origin: RuleOrigin,
+    source: &str,
+) -> Result<Rule, Vec<RuleLoadError>> {
+    let file = origin.to_string();
+    let at = |position: rhai::Position, message: String| RuleLoadError::At {
+        file: file.clone(),
+        line: position.line().unwrap_or(0),
+        column: position.position().unwrap_or(0),
+        message,
+    };
+    let whole = |message: String| RuleLoadError::File {
+        file: file.clone(),
+        message,
+    };
+
+    let ast = engine.compile(source).map_err(|err| {
+        let position = err.position();
+        let message = err.err_type().to_string();
+        vec![at(position, message)]
+    })?;
+
+    let mut errors = Vec::new();
+    for statement in ast.statements() {
+        let is_const = matches!(statement, rhai::Stmt::Var(_, flags, _) if flags.contains(rhai::ASTFlags::CONSTANT));
+        if !is_const {
+            errors.push(at(
+                statement.position(),
+                "only `const` and `fn` items are allowed at the top level of a rule".to_owned(),
+            ));
+        }
+    }
+    if !ast
+        .iter_functions()
+        .any(|f| f.name == "check" && f.params.len() == 1)
+    {
+        errors.push(whole(
+            "no `fn check(ev)`: every rule defines check(ev) returning an array of findings"
+                .to_owned(),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let mut scope = Scope::new();
+    if let Err(err) = engine.run_ast_with_scope(&mut scope, &ast) {
+        return Err(vec![at(
+            err.position(),
+            format!("evaluating the top level failed: {err}"),
+        )]);
+    }
+    let Some(meta) = scope.get("RULE") else {
+        return Err(vec![whole(
+            "no `const RULE = #{…}` metadata map".to_owned(),
+        )]);
+    };
+    let meta: RuleMeta = rhai::serde::from_dynamic(meta)
+        .map_err(|err| vec![whole(format!("invalid `RULE` metadata: {err}"))])?;
+
+    let mut problems = Vec::new();
+    if !is_kebab_case(&meta.id) {
+        problems.push(format!("rule id `{}` is not kebab-case", meta.id));
+    }
+    if !is_kebab_case(&meta.category) {
+        problems.push(format!("category `{}` is not kebab-case", meta.category));
+    }
+    if meta.title.trim().is_empty() {
+        problems.push("`title` is empty".to_owned());
+    }
+    let stem = match &origin {
+        RuleOrigin::Builtin(name) => Path::new(name)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned()),
+        RuleOrigin::File(path) => path.file_stem().map(|s| s.to_string_lossy().into_owned()),
+    };
+    if stem.as_deref() != Some(meta.id.as_str()) {
+        problems.push(format!(
+            "rule id `{}` does not match the file name (expected {}.rhai)",
+            meta.id, meta.id
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(problems
+            .into_iter()
+            .map(|p| whole(format!("invalid `RULE` metadata: {p}")))
+            .collect());
+    }
+
+    Ok(Rule {
+        meta,
+        docs: doc_comment(source),
+        origin,
+        ast,
+    })
+}
+
+/// The leading `//!` comment block, without the markers.
+pub fn doc_comment(source: &str) -> String {
+    let mut lines = Vec::new();
+    for line in source.lines() {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("//!") {
+            lines.push(rest.strip_prefix(' ').unwrap_or(rest).trim_end().to_owned());
+        } else if trimmed.is_empty() && lines.is_empty() {
+            continue;
+        } else {
+            break;
+        }
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+/// Checks that the docs have the five headings, in order, each with some text.
+pub fn check_doc_headings(docs: &str) -> Result<(), String> {
+    let found: Vec<&str> = docs
+        .lines()
+        .filter(|line| line.starts_with("## "))
+        .collect();
+    if found != DOC_HEADINGS {
+        return Err(format!(
+            "doc headings must be exactly {DOC_HEADINGS:?} in that order, found {found:?}"
+        ));
+    }
+    for (index, heading) in DOC_HEADINGS.iter().enumerate() {
+        let start = docs.find(heading).unwrap_or(0) + heading.len();
+        let end = DOC_HEADINGS
+            .get(index + 1)
+            .and_then(|next| docs.find(next))
+            .unwrap_or(docs.len());
+        if docs[start..end].trim().is_empty() {
+            return Err(format!("section `{heading}` is empty"));
+        }
+    }
+    Ok(())
+}
+
+fn is_kebab_case(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && text.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+/// The text `explain` prints: title, metadata line and the rule's docs.
+pub fn render_docs(rule: &Rule) -> String {
+    let meta = &rule.meta;
+    let mut out = format!("# {}: {}\n\n", meta.id, meta.title);
+    out.push_str(&format!(
+        "severity: {} · category: {} · benign: {}{}\n\n",
+        meta.severity,
+        meta.category,
+        if meta.benign { "yes" } else { "no" },
+        if meta.needs.is_empty() {
+            String::new()
+        } else {
+            format!(" · needs: {}", meta.needs.join(", "))
+        }
+    ));
+    out.push_str(&rule.docs);
+    out
+}

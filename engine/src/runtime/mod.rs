@@ -1,0 +1,207 @@
+//! The Rhai runtime: the one engine constructor, its limits, and running a rule.
+//!
+//! Rules see the evidence through read-only handle types (`api`), never through the bundle's
+//! JSON, so nothing is converted to Rhai values up front; each property is read on access.
+
+pub(crate) mod api;
+mod helpers;
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Scope};
+
+pub use api::{Fact, ScriptFinding, Subject};
+pub use helpers::describe_exit as describe_exit_code;
+
+use crate::evidence::Evidence;
+use crate::rule::Rule;
+
+/// Resource limits for rule scripts.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Rhai operations one `check` call may perform.
+    pub max_operations: u64,
+    /// Nesting of function calls (recursion depth).
+    pub max_call_levels: usize,
+    /// Length of one string, in bytes.
+    pub max_string_size: usize,
+    /// Length of one array.
+    pub max_array_size: usize,
+    /// Entries in one object map.
+    pub max_map_size: usize,
+    /// Wall-clock time one `check` call may take.
+    pub max_duration: Duration,
+    /// Findings one rule may return for one bundle.
+    pub max_findings: usize,
+}
+
+impl Limits {
+    /// The limits the CLI uses unless configured otherwise.
+    pub fn standard() -> Limits {
+        Limits {
+            max_operations: 50_000_000,
+            max_call_levels: 64,
+            max_string_size: 16 << 20,
+            max_array_size: 1_000_000,
+            max_map_size: 100_000,
+            max_duration: Duration::from_secs(10),
+            max_findings: 10_000,
+        }
+    }
+}
+
+rhai::def_package! {
+    /// The standard library rules get: language core, strings, arrays, maps and maths.
+    /// No time functions (rules are deterministic) and nothing that reads or writes.
+    RulePackage(lib):
+        rhai::packages::CorePackage,
+        rhai::packages::LogicPackage,
+        rhai::packages::BasicMathPackage,
+        rhai::packages::BasicArrayPackage,
+        rhai::packages::BasicMapPackage,
+        rhai::packages::MoreStringPackage
+    {}
+}
+
+thread_local! {
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Builds the only Rhai engine the project uses. Production and tests both call this.
+pub fn new_engine(limits: &Limits) -> Engine {
+    use rhai::packages::Package;
+
+    let mut engine = Engine::new_raw();
+    RulePackage::new().register_into_engine(&mut engine);
+    engine
+        .set_max_operations(limits.max_operations)
+        .set_max_call_levels(limits.max_call_levels)
+        .set_max_expr_depths(128, 64)
+        .set_max_string_size(limits.max_string_size)
+        .set_max_array_size(limits.max_array_size)
+        .set_max_map_size(limits.max_map_size)
+        .set_max_modules(0)
+        .set_strict_variables(true)
+        .set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
+    engine.disable_symbol("eval");
+    engine.on_print(|text| tracing::debug!(target: "rule", "{text}"));
+    engine.on_debug(|text, _, pos| tracing::debug!(target: "rule", "{pos:?}: {text}"));
+    engine.on_progress(|_| {
+        let expired = DEADLINE.with(|deadline| deadline.get().is_some_and(|d| Instant::now() > d));
+        expired.then(|| Dynamic::from("wall-clock time limit exceeded"))
+    });
+    api::register(&mut engine);
+    helpers::register(&mut engine);
+    engine
+}
+
+/// A rule that failed while running. It never stops the other rules.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleError {
+    pub rule: String,
+    pub file: String,
+    pub message: String,
+    /// `line:column` in the rule file, when Rhai knows it.
+    pub position: Option<String>,
+}
+
+/// Runs one rule's `check(ev)` and returns its findings.
+pub fn run_check(
+    engine: &Engine,
+    rule: &Rule,
+    evidence: &Arc<Evidence>,
+    limits: &Limits,
+) -> Result<Vec<ScriptFinding>, RuleError> {
+    let error = |message: String, position: Option<String>| RuleError {
+        rule: rule.meta.id.clone(),
+        file: rule.origin.to_string(),
+        message,
+        position,
+    };
+    DEADLINE.with(|deadline| deadline.set(Some(Instant::now() + limits.max_duration)));
+    let mut scope = Scope::new();
+    let result = engine.call_fn_with_options::<Dynamic>(
+        CallFnOptions::new().eval_ast(false).rewind_scope(true),
+        &mut scope,
+        &rule.ast,
+        "check",
+        (api::EvidenceHandle(Arc::clone(evidence)),),
+    );
+    DEADLINE.with(|deadline| deadline.set(None));
+    let value = result.map_err(|err| {
+        let position = position_of(&err);
+        error(describe_eval_error(&err), position)
+    })?;
+
+    let Some(items) = value.clone().try_cast::<rhai::Array>() else {
+        return Err(error(
+            format!(
+                "check() must return an array of findings, not {}",
+                value.type_name()
+            ),
+            None,
+        ));
+    };
+    if items.len() > limits.max_findings {
+        return Err(error(
+            format!(
+                "check() returned {} findings, more than the limit of {}",
+                items.len(),
+                limits.max_findings
+            ),
+            None,
+        ));
+    }
+    let mut findings = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let type_name = item.type_name();
+        match item.try_cast::<ScriptFinding>() {
+            Some(finding) => findings.push(finding),
+            None => {
+                return Err(error(
+                    format!(
+                        "check() returned a {type_name} at index {index}; build findings with finding(task, message)"
+                    ),
+                    None,
+                ));
+            }
+        }
+    }
+    Ok(findings)
+}
+
+fn position_of(err: &EvalAltResult) -> Option<String> {
+    let position = err.position();
+    match (position.line(), position.position()) {
+        (Some(line), Some(column)) => Some(format!("{line}:{column}")),
+        (Some(line), None) => Some(line.to_string()),
+        _ => None,
+    }
+}
+
+fn describe_eval_error(err: &EvalAltResult) -> String {
+    match err {
+        EvalAltResult::ErrorTooManyOperations(_) => {
+            "exceeded its operation budget (possible infinite loop)".to_owned()
+        }
+        EvalAltResult::ErrorTerminated(token, _) => {
+            format!(
+                "stopped: {}",
+                token.clone().into_string().unwrap_or_default()
+            )
+        }
+        EvalAltResult::ErrorStackOverflow(_) => {
+            "exceeded the call depth limit (runaway recursion)".to_owned()
+        }
+        // Rhai appends the position to its messages; the rule error carries it separately.
+        other => {
+            let text = other.to_string();
+            match text.rfind(" (line ") {
+                Some(cut) if text.ends_with(')') => text[..cut].to_owned(),
+                _ => text,
+            }
+        }
+    }
+}

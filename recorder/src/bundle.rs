@@ -1,0 +1,549 @@
+//! Bundle format v1: a manifest and the ordered list of AWS API calls behind one diagnosis.
+//!
+//! The format is a public contract, documented in `docs/bundle-format.md`. A bundle is JSON,
+//! optionally gzip-compressed (detected by the magic bytes, never by the file name). Responses
+//! are stored exactly as AWS returns them; the typed views in `model` are derived at load time.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::model;
+
+/// The `manifest.format` of every bundle.
+pub const FORMAT_NAME: &str = "ecs-autopsy-bundle";
+/// The version this build writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Every version this build reads. Old versions are never dropped from this list.
+pub const SUPPORTED_VERSIONS: &[u32] = &[1];
+/// The version of the tool, written into every manifest.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The largest bundle, after decompression, that `Bundle::read` accepts by default.
+pub const DEFAULT_MAX_BUNDLE_BYTES: u64 = 2 << 30;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Bundle {
+    pub manifest: Manifest,
+    pub calls: Vec<Call>,
+}
+
+/// What the bundle is and where it came from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always `ecs-autopsy-bundle`.
+    pub format: String,
+    /// The integer format version; see `SUPPORTED_VERSIONS`.
+    pub format_version: u32,
+    /// The ecs-autopsy version that wrote the bundle.
+    pub tool_version: String,
+    /// When the responses were collected (or imported), RFC 3339 in UTC.
+    pub recorded_at: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// What was asked for: services, tasks and bounds.
+    #[serde(default)]
+    pub selection: Selection,
+    /// How the bundle was made.
+    pub source: Source,
+    #[serde(default)]
+    pub redaction: Redaction,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Selection {
+    #[serde(default)]
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    /// Other bounds (how far back, how many stopped tasks, log lines per stream).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub limits: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// Collected from the live AWS APIs by `ecs-autopsy record`.
+    Recorded,
+    /// Built from AWS CLI outputs by `ecs-autopsy bundle import`.
+    Imported,
+}
+
+/// What redaction did: counts per kind, never the values.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Redaction {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// One logical AWS API call: the request and either the response or the error.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Call {
+    /// The AWS CLI's service name: `ecs`, `logs` or `elbv2`.
+    pub service: String,
+    /// The API operation, e.g. `DescribeTasks`.
+    pub operation: String,
+    /// The request parameters, in the API's own spelling.
+    #[serde(default)]
+    pub request: Value,
+    /// The response exactly as AWS returned it (ECS and Logs) or as the AWS CLI prints it (ELBv2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Box<RawValue>>,
+    /// The error, when the call failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<CallError>,
+    /// For imported calls: the file the response came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_file: Option<String>,
+    /// The typed view of `response`, filled in by `Bundle::read` and `Call::new`.
+    #[serde(skip)]
+    pub parsed: Arc<Response>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallError {
+    pub code: String,
+    pub message: String,
+}
+
+/// The API operations whose responses the engine understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Operation {
+    DescribeTasks,
+    DescribeServices,
+    DescribeTaskDefinition,
+    ListTasks,
+    DescribeContainerInstances,
+    GetLogEvents,
+    FilterLogEvents,
+    DescribeTargetGroups,
+    DescribeTargetHealth,
+}
+
+/// A typed response. `None` for failed calls and operations the engine does not read.
+#[derive(Debug, Default)]
+pub enum Response {
+    #[default]
+    None,
+    DescribeTasks(model::DescribeTasksResponse),
+    DescribeServices(model::DescribeServicesResponse),
+    DescribeTaskDefinition(model::DescribeTaskDefinitionResponse),
+    ListTasks(model::ListTasksResponse),
+    DescribeContainerInstances(model::DescribeContainerInstancesResponse),
+    GetLogEvents(model::GetLogEventsResponse),
+    FilterLogEvents(model::FilterLogEventsResponse),
+    DescribeTargetGroups(model::DescribeTargetGroupsResponse),
+    DescribeTargetHealth(model::DescribeTargetHealthResponse),
+}
+
+/// Why a bundle could not be loaded. Every message is one line naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: corrupt or truncated gzip data: {source}")]
+    Gzip {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: bundle is larger than {limit} bytes after decompression")]
+    TooLarge { path: String, limit: u64 },
+    #[error("{path}: invalid JSON at line {line} column {column}: {message}")]
+    Json {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: not an ecs-autopsy bundle: {reason}")]
+    NotABundle { path: String, reason: String },
+    #[error(
+        "{path}: unsupported bundle format version {found}; this ecs-autopsy ({tool}) reads version {supported}",
+        tool = TOOL_VERSION,
+        supported = supported_versions()
+    )]
+    UnsupportedVersion { path: String, found: String },
+    #[error("{path}: invalid bundle at `{at}`: {message}")]
+    Shape {
+        path: String,
+        at: String,
+        message: String,
+    },
+    #[error("{path}: calls[{index}] ({service} {operation}): {message}")]
+    Call {
+        path: String,
+        index: usize,
+        service: String,
+        operation: String,
+        message: String,
+    },
+}
+
+fn supported_versions() -> String {
+    let versions: Vec<String> = SUPPORTED_VERSIONS.iter().map(u32::to_string).collect();
+    versions.join(", ")
+}
+
+impl Operation {
+    pub const ALL: [Operation; 9] = [
+        Operation::DescribeTasks,
+        Operation::DescribeServices,
+        Operation::DescribeTaskDefinition,
+        Operation::ListTasks,
+        Operation::DescribeContainerInstances,
+        Operation::GetLogEvents,
+        Operation::FilterLogEvents,
+        Operation::DescribeTargetGroups,
+        Operation::DescribeTargetHealth,
+    ];
+
+    /// The AWS CLI's service name.
+    pub fn service(self) -> &'static str {
+        match self {
+            Operation::DescribeTasks
+            | Operation::DescribeServices
+            | Operation::DescribeTaskDefinition
+            | Operation::ListTasks
+            | Operation::DescribeContainerInstances => "ecs",
+            Operation::GetLogEvents | Operation::FilterLogEvents => "logs",
+            Operation::DescribeTargetGroups | Operation::DescribeTargetHealth => "elbv2",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::DescribeTasks => "DescribeTasks",
+            Operation::DescribeServices => "DescribeServices",
+            Operation::DescribeTaskDefinition => "DescribeTaskDefinition",
+            Operation::ListTasks => "ListTasks",
+            Operation::DescribeContainerInstances => "DescribeContainerInstances",
+            Operation::GetLogEvents => "GetLogEvents",
+            Operation::FilterLogEvents => "FilterLogEvents",
+            Operation::DescribeTargetGroups => "DescribeTargetGroups",
+            Operation::DescribeTargetHealth => "DescribeTargetHealth",
+        }
+    }
+
+    /// The IAM action that allows this call, for "grant X to see this evidence" hints.
+    pub fn iam_action(self) -> String {
+        let prefix = match self.service() {
+            "elbv2" => "elasticloadbalancing",
+            other => other,
+        };
+        format!("{prefix}:{}", self.name())
+    }
+
+    pub fn lookup(service: &str, operation: &str) -> Option<Operation> {
+        Operation::ALL
+            .into_iter()
+            .find(|op| op.service() == service && op.name() == operation)
+    }
+
+    fn parse(self, raw: &RawValue) -> Result<Response, String> {
+        fn typed<T: DeserializeOwned>(raw: &RawValue) -> Result<T, String> {
+            let mut de = serde_json::Deserializer::from_str(raw.get());
+            serde_path_to_error::deserialize(&mut de).map_err(|err| {
+                let at = err.path().to_string();
+                let inner = err.into_inner();
+                if at == "." {
+                    format!("response does not fit the operation: {inner}")
+                } else {
+                    format!("response does not fit the operation: `{at}`: {inner}")
+                }
+            })
+        }
+        Ok(match self {
+            Operation::DescribeTasks => Response::DescribeTasks(typed(raw)?),
+            Operation::DescribeServices => Response::DescribeServices(typed(raw)?),
+            Operation::DescribeTaskDefinition => Response::DescribeTaskDefinition(typed(raw)?),
+            Operation::ListTasks => Response::ListTasks(typed(raw)?),
+            Operation::DescribeContainerInstances => {
+                Response::DescribeContainerInstances(typed(raw)?)
+            }
+            Operation::GetLogEvents => Response::GetLogEvents(typed(raw)?),
+            Operation::FilterLogEvents => Response::FilterLogEvents(typed(raw)?),
+            Operation::DescribeTargetGroups => Response::DescribeTargetGroups(typed(raw)?),
+            Operation::DescribeTargetHealth => Response::DescribeTargetHealth(typed(raw)?),
+        })
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.service(), self.name())
+    }
+}
+
+impl Call {
+    /// A successful call. The response is validated against its operation.
+    pub fn new(
+        operation: Operation,
+        request: Value,
+        response: Box<RawValue>,
+    ) -> Result<Call, String> {
+        let parsed = operation.parse(&response)?;
+        Ok(Call {
+            service: operation.service().to_owned(),
+            operation: operation.name().to_owned(),
+            request,
+            response: Some(response),
+            error: None,
+            source_file: None,
+            parsed: Arc::new(parsed),
+        })
+    }
+
+    /// A failed call.
+    pub fn failed(operation: Operation, request: Value, error: CallError) -> Call {
+        Call {
+            service: operation.service().to_owned(),
+            operation: operation.name().to_owned(),
+            request,
+            response: None,
+            error: Some(error),
+            source_file: None,
+            parsed: Arc::new(Response::None),
+        }
+    }
+
+    /// The known operation this call is, if the engine understands it.
+    pub fn known_operation(&self) -> Option<Operation> {
+        Operation::lookup(&self.service, &self.operation)
+    }
+
+    /// A request parameter as a string, e.g. `logStreamName`.
+    pub fn request_str(&self, key: &str) -> Option<&str> {
+        self.request.get(key).and_then(Value::as_str)
+    }
+
+    fn validate(&mut self) -> Result<(), String> {
+        match (&self.response, &self.error) {
+            (Some(_), Some(_)) => return Err("has both `response` and `error`".to_owned()),
+            (None, None) => return Err("has neither `response` nor `error`".to_owned()),
+            _ => {}
+        }
+        if !(self.request.is_object() || self.request.is_null()) {
+            return Err("`request` must be an object".to_owned());
+        }
+        if let (Some(op), Some(raw)) = (self.known_operation(), &self.response) {
+            self.parsed = Arc::new(op.parse(raw)?);
+        }
+        Ok(())
+    }
+}
+
+impl Bundle {
+    /// An empty bundle with a fresh manifest.
+    pub fn new(source: Source, recorded_at: String) -> Bundle {
+        Bundle {
+            manifest: Manifest {
+                format: FORMAT_NAME.to_owned(),
+                format_version: FORMAT_VERSION,
+                tool_version: TOOL_VERSION.to_owned(),
+                recorded_at,
+                region: None,
+                account: None,
+                cluster: None,
+                selection: Selection::default(),
+                source,
+                redaction: Redaction::default(),
+            },
+            calls: Vec::new(),
+        }
+    }
+
+    /// Reads a bundle file, plain or gzip-compressed.
+    pub fn read(path: &Path) -> Result<Bundle, LoadError> {
+        Bundle::read_with_limit(path, DEFAULT_MAX_BUNDLE_BYTES)
+    }
+
+    pub fn read_with_limit(path: &Path, max_bytes: u64) -> Result<Bundle, LoadError> {
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|source| LoadError::Io {
+            path: name.clone(),
+            source,
+        })?;
+        let bytes = read_maybe_gzip(file, &name, max_bytes)?;
+        Bundle::from_slice(&bytes, &name)
+    }
+
+    /// Parses bundle bytes (already decompressed). `name` is used in error messages.
+    pub fn from_slice(bytes: &[u8], name: &str) -> Result<Bundle, LoadError> {
+        // First look only at the manifest's format and version, so that a bundle from a
+        // future version gets a clear "unsupported version" error rather than a shape error.
+        #[derive(Deserialize)]
+        struct Probe {
+            manifest: Option<ProbeManifest>,
+        }
+        #[derive(Deserialize)]
+        struct ProbeManifest {
+            format: Option<Value>,
+            format_version: Option<Value>,
+        }
+        let probe: Probe = serde_json::from_slice(bytes).map_err(|err| json_error(name, &err))?;
+        let Some(manifest) = probe.manifest else {
+            return Err(LoadError::NotABundle {
+                path: name.to_owned(),
+                reason: "no `manifest` object at the top level".to_owned(),
+            });
+        };
+        if manifest.format.as_ref().and_then(Value::as_str) != Some(FORMAT_NAME) {
+            return Err(LoadError::NotABundle {
+                path: name.to_owned(),
+                reason: format!("`manifest.format` is not \"{FORMAT_NAME}\""),
+            });
+        }
+        let version = manifest.format_version.unwrap_or(Value::Null);
+        let supported = version
+            .as_u64()
+            .is_some_and(|v| SUPPORTED_VERSIONS.iter().any(|&s| u64::from(s) == v));
+        if !supported {
+            return Err(LoadError::UnsupportedVersion {
+                path: name.to_owned(),
+                found: version.to_string(),
+            });
+        }
+
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let mut bundle: Bundle =
+            serde_path_to_error::deserialize(&mut de).map_err(|err| LoadError::Shape {
+                path: name.to_owned(),
+                at: err.path().to_string(),
+                message: err.into_inner().to_string(),
+            })?;
+        for (index, call) in bundle.calls.iter_mut().enumerate() {
+            call.validate().map_err(|message| LoadError::Call {
+                path: name.to_owned(),
+                index,
+                service: call.service.clone(),
+                operation: call.operation.clone(),
+                message,
+            })?;
+        }
+        Ok(bundle)
+    }
+
+    /// The canonical JSON text: sorted keys, two-space indent, trailing newline.
+    /// The same content always gives the same bytes.
+    pub fn to_canonical_json(&self) -> Vec<u8> {
+        // Going through `Value` sorts every object's keys, responses included.
+        let value = serde_json::to_value(self).unwrap_or(Value::Null);
+        let mut out = serde_json::to_vec_pretty(&value).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+
+    /// Writes the bundle; gzip-compressed when the file name ends in `.gz`.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let json = self.to_canonical_json();
+        let bytes = if path.extension().is_some_and(|ext| ext == "gz") {
+            // The gzip header carries no name and a zero mtime, so output is reproducible.
+            let mut encoder = flate2::GzBuilder::new()
+                .mtime(0)
+                .write(Vec::new(), flate2::Compression::default());
+            encoder.write_all(&json)?;
+            encoder.finish()?
+        } else {
+            json
+        };
+        std::fs::write(path, bytes)
+    }
+
+    /// Calls of one known operation, with their index in `calls`.
+    pub fn calls_of(&self, operation: Operation) -> impl Iterator<Item = (usize, &Call)> {
+        self.calls
+            .iter()
+            .enumerate()
+            .filter(move |(_, call)| call.known_operation() == Some(operation))
+    }
+}
+
+/// Reads all of `reader`, gunzipping when the data starts with the gzip magic bytes.
+pub fn read_maybe_gzip(
+    reader: impl Read,
+    name: &str,
+    max_bytes: u64,
+) -> Result<Vec<u8>, LoadError> {
+    let mut reader = std::io::BufReader::new(reader);
+    let mut head = [0u8; 2];
+    let mut filled = 0;
+    while filled < head.len() {
+        let n = reader
+            .read(&mut head[filled..])
+            .map_err(|source| LoadError::Io {
+                path: name.to_owned(),
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    let chained = std::io::Cursor::new(head[..filled].to_vec()).chain(reader);
+    let mut out = Vec::new();
+    if filled == 2 && head == GZIP_MAGIC {
+        let decoder = flate2::read::MultiGzDecoder::new(chained);
+        decoder
+            .take(max_bytes + 1)
+            .read_to_end(&mut out)
+            .map_err(|source| LoadError::Gzip {
+                path: name.to_owned(),
+                source,
+            })?;
+    } else {
+        chained
+            .take(max_bytes + 1)
+            .read_to_end(&mut out)
+            .map_err(|source| LoadError::Io {
+                path: name.to_owned(),
+                source,
+            })?;
+    }
+    if out.len() as u64 > max_bytes {
+        return Err(LoadError::TooLarge {
+            path: name.to_owned(),
+            limit: max_bytes,
+        });
+    }
+    Ok(out)
+}
+
+fn json_error(name: &str, err: &serde_json::Error) -> LoadError {
+    let message = if err.is_eof() {
+        "unexpected end of data (is the file truncated?)".to_owned()
+    } else {
+        // serde_json appends " at line L column C"; the variant prints position itself.
+        let text = err.to_string();
+        match text.rfind(" at line ") {
+            Some(cut) => text[..cut].to_owned(),
+            None => text,
+        }
+    };
+    LoadError::Json {
+        path: name.to_owned(),
+        line: err.line(),
+        column: err.column(),
+        message,
+    }
+}

@@ -1,0 +1,350 @@
+//! `bundle import`: builds a bundle from the JSON outputs of AWS CLI commands.
+//!
+//! Each file's operation is detected from its JSON shape. Files that cannot be identified are
+//! returned as `Skipped` with the reason; nothing is dropped silently.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::bundle::{Bundle, Call, DEFAULT_MAX_BUNDLE_BYTES, FORMAT_NAME, Operation, Source};
+
+/// The result of an import: the bundle and every input that did not make it in.
+#[derive(Debug)]
+pub struct Imported {
+    pub bundle: Bundle,
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// Which file a call came from, as stored in `Call::source_file`.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub path: PathBuf,
+    /// The name recorded in the bundle: the path relative to the directory given.
+    pub display: String,
+}
+
+/// Imports files and directories (recursively, in sorted order).
+/// `recorded_at` is the manifest's timestamp (callers pass the current time or
+/// `SOURCE_DATE_EPOCH` for reproducible output).
+pub fn import(paths: &[PathBuf], recorded_at: String) -> std::io::Result<Imported> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        collect_inputs(path, &mut inputs)?;
+    }
+    let mut bundle = Bundle::new(Source::Imported, recorded_at);
+    let mut skipped = Vec::new();
+    for input in inputs {
+        match import_file(&input.path) {
+            Ok(mut call) => {
+                call.source_file = Some(input.display.clone());
+                bundle.calls.push(call);
+            }
+            Err(reason) => skipped.push(Skipped {
+                path: input.path,
+                reason,
+            }),
+        }
+    }
+    fill_manifest(&mut bundle);
+    Ok(Imported { bundle, skipped })
+}
+
+/// Names the AWS operation whose AWS CLI output has this JSON shape.
+pub fn detect_operation(value: &Value) -> Result<Operation, String> {
+    let object = match value {
+        Value::Object(object) => object,
+        Value::Array(_) => {
+            return Err(
+                "top-level JSON is an array, not an AWS CLI response (was it filtered with --query?)"
+                    .to_owned(),
+            );
+        }
+        _ => return Err("top-level JSON is not an object".to_owned()),
+    };
+    let is_array = |key: &str| object.get(key).is_some_and(Value::is_array);
+    let has = |key: &str| object.contains_key(key);
+
+    if object
+        .get("manifest")
+        .and_then(|m| m.get("format"))
+        .and_then(Value::as_str)
+        == Some(FORMAT_NAME)
+    {
+        return Err(
+            "this is already an ecs-autopsy bundle: pass it to `replay` directly".to_owned(),
+        );
+    }
+    if is_array("tasks") {
+        return Ok(Operation::DescribeTasks);
+    }
+    if is_array("services") {
+        return Ok(Operation::DescribeServices);
+    }
+    if object.get("taskDefinition").is_some_and(Value::is_object) {
+        return Ok(Operation::DescribeTaskDefinition);
+    }
+    if is_array("taskArns") {
+        return Ok(Operation::ListTasks);
+    }
+    if is_array("containerInstances") {
+        return Ok(Operation::DescribeContainerInstances);
+    }
+    if is_array("events") {
+        let events = object.get("events").and_then(Value::as_array);
+        let any_event_has = |key: &str| {
+            events.is_some_and(|events| events.iter().any(|event| event.get(key).is_some()))
+        };
+        if has("searchedLogStreams") || any_event_has("logStreamName") || any_event_has("eventId") {
+            return Ok(Operation::FilterLogEvents);
+        }
+        if has("nextForwardToken") || has("nextBackwardToken") || any_event_has("ingestionTime") {
+            return Ok(Operation::GetLogEvents);
+        }
+        return Err(
+            "has `events` but neither log-event fields nor CloudWatch Logs tokens".to_owned(),
+        );
+    }
+    if is_array("TargetGroups") {
+        return Ok(Operation::DescribeTargetGroups);
+    }
+    if is_array("TargetHealthDescriptions") {
+        return Ok(Operation::DescribeTargetHealth);
+    }
+    let mut keys: Vec<&str> = object.keys().map(String::as_str).take(8).collect();
+    if object.len() > keys.len() {
+        keys.push("…");
+    }
+    Err(format!(
+        "not the output of a supported AWS CLI command (top-level keys: {})",
+        if keys.is_empty() {
+            "none".to_owned()
+        } else {
+            keys.join(", ")
+        }
+    ))
+}
+
+fn collect_inputs(path: &Path, inputs: &mut Vec<Input>) -> std::io::Result<()> {
+    let metadata = std::fs::metadata(path)
+        .map_err(|err| std::io::Error::new(err.kind(), format!("{}: {err}", path.display())))?;
+    if metadata.is_dir() {
+        let mut files = Vec::new();
+        walk(path, &mut files)?;
+        files.sort();
+        for file in files {
+            let display = file
+                .strip_prefix(path)
+                .unwrap_or(&file)
+                .to_string_lossy()
+                .replace('\\', "/");
+            inputs.push(Input {
+                path: file,
+                display,
+            });
+        }
+    } else {
+        let display = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        inputs.push(Input {
+            path: path.to_path_buf(),
+            display,
+        });
+    }
+    Ok(())
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)
+        .map_err(|err| std::io::Error::new(err.kind(), format!("{}: {err}", dir.display())))?
+    {
+        let entry = entry?;
+        let path = entry.path();
+        let file_type = entry.file_type()?;
+        if file_type.is_dir() {
+            walk(&path, files)?;
+        } else if file_type.is_file() {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn import_file(path: &Path) -> Result<Call, String> {
+    let file = std::fs::File::open(path).map_err(|err| format!("cannot read: {err}"))?;
+    let bytes =
+        crate::bundle::read_maybe_gzip(file, &path.display().to_string(), DEFAULT_MAX_BUNDLE_BYTES)
+            .map_err(|err| err.to_string())?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
+        format!(
+            "not JSON (line {} column {}): {}",
+            err.line(),
+            err.column(),
+            err.to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+        )
+    })?;
+    let operation = detect_operation(&value)?;
+    let raw = serde_json::value::to_raw_value(&value).map_err(|err| err.to_string())?;
+    Call::new(operation, Value::Object(serde_json::Map::new()), raw)
+        .map_err(|message| format!("looks like `{operation}` output but {message}"))
+}
+
+/// Fills region, account, cluster and the selected services from the ARNs in the responses.
+fn fill_manifest(bundle: &mut Bundle) {
+    use crate::bundle::Response;
+    let mut arns: Vec<&str> = Vec::new();
+    let mut services: Vec<String> = Vec::new();
+    for call in &bundle.calls {
+        match call.parsed.as_ref() {
+            Response::DescribeTasks(response) => {
+                arns.extend(response.tasks.iter().filter_map(|t| t.task_arn.as_deref()));
+            }
+            Response::DescribeServices(response) => {
+                for service in &response.services {
+                    arns.extend(service.service_arn.as_deref());
+                    if let Some(name) = &service.service_name {
+                        services.push(name.clone());
+                    }
+                }
+            }
+            Response::ListTasks(response) => {
+                arns.extend(response.task_arns.iter().map(String::as_str));
+            }
+            _ => {}
+        }
+    }
+    let parsed: Vec<ArnParts> = arns.iter().filter_map(|arn| ArnParts::parse(arn)).collect();
+    let manifest = &mut bundle.manifest;
+    manifest.region = parsed.iter().find_map(|p| p.region.clone());
+    manifest.account = parsed.iter().find_map(|p| p.account.clone());
+    manifest.cluster = parsed.iter().find_map(|p| p.cluster.clone());
+    services.sort();
+    services.dedup();
+    manifest.selection.services = services;
+}
+
+/// The parts of an ECS ARN that name where a resource lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArnParts {
+    pub region: Option<String>,
+    pub account: Option<String>,
+    /// The cluster, for task and (new-format) service ARNs.
+    pub cluster: Option<String>,
+}
+
+impl ArnParts {
+    /// Parses `arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID` and `…:service/CLUSTER/NAME`.
+    pub fn parse(arn: &str) -> Option<ArnParts> {
+        let mut parts = arn.splitn(6, ':');
+        if parts.next()? != "arn" {
+            return None;
+        }
+        let _partition = parts.next()?;
+        let _service = parts.next()?;
+        let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let region = non_empty(parts.next()?);
+        let account = non_empty(parts.next()?);
+        let resource = parts.next()?;
+        let segments: Vec<&str> = resource.split('/').collect();
+        let cluster = match segments.as_slice() {
+            ["task" | "service" | "container-instance", cluster, _] => non_empty(cluster),
+            _ => None,
+        };
+        Some(ArnParts {
+            region,
+            account,
+            cluster,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check_detect(json: &str, expect: Result<&str, &str>) {
+        let value: Value = serde_json::from_str(json).expect("test JSON parses");
+        let actual = detect_operation(&value).map(Operation::name);
+        match (actual, expect) {
+            (Ok(actual), Ok(expect)) => assert_eq!(actual, expect),
+            (Err(actual), Err(expect)) => {
+                assert!(
+                    actual.contains(expect),
+                    "{actual:?} does not contain {expect:?}"
+                );
+            }
+            (actual, expect) => panic!("got {actual:?}, expected {expect:?}"),
+        }
+    }
+
+    #[test]
+    fn detects_each_cli_output() {
+        check_detect(r#"{"tasks": [], "failures": []}"#, Ok("DescribeTasks"));
+        check_detect(
+            r#"{"services": [], "failures": []}"#,
+            Ok("DescribeServices"),
+        );
+        check_detect(
+            r#"{"taskDefinition": {"family": "web"}}"#,
+            Ok("DescribeTaskDefinition"),
+        );
+        check_detect(r#"{"taskArns": []}"#, Ok("ListTasks"));
+        check_detect(
+            r#"{"containerInstances": [], "failures": []}"#,
+            Ok("DescribeContainerInstances"),
+        );
+        check_detect(
+            r#"{"events": [{"timestamp": 1, "message": "x", "ingestionTime": 2}], "nextForwardToken": "f/1", "nextBackwardToken": "b/1"}"#,
+            Ok("GetLogEvents"),
+        );
+        check_detect(
+            r#"{"events": [{"logStreamName": "ecs/web/1", "timestamp": 1, "message": "x", "eventId": "1"}], "searchedLogStreams": []}"#,
+            Ok("FilterLogEvents"),
+        );
+        check_detect(r#"{"TargetGroups": []}"#, Ok("DescribeTargetGroups"));
+        check_detect(
+            r#"{"TargetHealthDescriptions": []}"#,
+            Ok("DescribeTargetHealth"),
+        );
+    }
+
+    #[test]
+    fn explains_what_it_cannot_identify() {
+        check_detect(r#"[{"stoppedReason": "x"}]"#, Err("--query"));
+        check_detect(r#""text""#, Err("not an object"));
+        check_detect(r#"{"clusters": []}"#, Err("top-level keys: clusters"));
+        check_detect(
+            r#"{"events": [{"message": "x"}]}"#,
+            Err("neither log-event fields"),
+        );
+        check_detect(
+            r#"{"manifest": {"format": "ecs-autopsy-bundle"}, "calls": []}"#,
+            Err("already an ecs-autopsy bundle"),
+        );
+    }
+
+    #[test]
+    fn arn_parts() {
+        let parts =
+            ArnParts::parse("arn:aws:ecs:eu-west-1:123456789012:task/prod/0f3c9a").expect("parses");
+        assert_eq!(parts.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(parts.account.as_deref(), Some("123456789012"));
+        assert_eq!(parts.cluster.as_deref(), Some("prod"));
+        let old =
+            ArnParts::parse("arn:aws:ecs:eu-west-1:123456789012:service/api").expect("parses");
+        assert_eq!(old.cluster, None);
+        assert_eq!(ArnParts::parse("not-an-arn"), None);
+    }
+}

@@ -1,0 +1,339 @@
+//! Typed views of the AWS responses a bundle holds.
+//!
+//! Field names are the AWS API's own (camelCase for ECS and CloudWatch Logs, PascalCase for
+//! ELBv2 in the AWS CLI's JSON shape). Every field is optional and unknown fields are ignored,
+//! so a response from a newer API version still loads; a known field with the wrong type is
+//! a validation error that names the call and the path.
+//! Nested structures the engine passes through untouched stay `serde_json::Value`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::time::{EpochMillis, EpochSeconds};
+
+// ---------------------------------------------------------------------------------------------
+// ECS
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DescribeTasksResponse {
+    pub tasks: Vec<Task>,
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Failure {
+    pub arn: Option<String>,
+    pub reason: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Task {
+    pub task_arn: Option<String>,
+    pub cluster_arn: Option<String>,
+    pub task_definition_arn: Option<String>,
+    pub container_instance_arn: Option<String>,
+    pub group: Option<String>,
+    pub started_by: Option<String>,
+    pub launch_type: Option<String>,
+    pub capacity_provider_name: Option<String>,
+    pub platform_version: Option<String>,
+    pub platform_family: Option<String>,
+    pub availability_zone: Option<String>,
+    pub connectivity: Option<String>,
+    pub last_status: Option<String>,
+    pub desired_status: Option<String>,
+    pub health_status: Option<String>,
+    pub stop_code: Option<String>,
+    pub stopped_reason: Option<String>,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub version: Option<i64>,
+    pub created_at: Option<EpochSeconds>,
+    pub connectivity_at: Option<EpochSeconds>,
+    pub pull_started_at: Option<EpochSeconds>,
+    pub pull_stopped_at: Option<EpochSeconds>,
+    pub started_at: Option<EpochSeconds>,
+    pub stopping_at: Option<EpochSeconds>,
+    pub execution_stopped_at: Option<EpochSeconds>,
+    pub stopped_at: Option<EpochSeconds>,
+    pub containers: Vec<Container>,
+    pub attachments: Vec<Value>,
+    pub attributes: Vec<Attribute>,
+    pub overrides: Option<Value>,
+    pub ephemeral_storage: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Container {
+    pub container_arn: Option<String>,
+    pub task_arn: Option<String>,
+    pub name: Option<String>,
+    pub image: Option<String>,
+    pub image_digest: Option<String>,
+    pub runtime_id: Option<String>,
+    pub last_status: Option<String>,
+    pub exit_code: Option<i64>,
+    pub reason: Option<String>,
+    pub health_status: Option<String>,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub memory_reservation: Option<String>,
+    pub network_bindings: Vec<Value>,
+    pub network_interfaces: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Attribute {
+    pub name: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DescribeServicesResponse {
+    pub services: Vec<Service>,
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Service {
+    pub service_arn: Option<String>,
+    pub service_name: Option<String>,
+    pub cluster_arn: Option<String>,
+    pub status: Option<String>,
+    pub desired_count: Option<i64>,
+    pub running_count: Option<i64>,
+    pub pending_count: Option<i64>,
+    pub launch_type: Option<String>,
+    pub task_definition: Option<String>,
+    pub health_check_grace_period_seconds: Option<i64>,
+    pub scheduling_strategy: Option<String>,
+    pub deployment_configuration: Option<Value>,
+    pub deployments: Vec<Deployment>,
+    pub load_balancers: Vec<Value>,
+    pub events: Vec<ServiceEvent>,
+    pub network_configuration: Option<Value>,
+    pub capacity_provider_strategy: Vec<Value>,
+    pub created_at: Option<EpochSeconds>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Deployment {
+    pub id: Option<String>,
+    pub status: Option<String>,
+    pub task_definition: Option<String>,
+    pub desired_count: Option<i64>,
+    pub pending_count: Option<i64>,
+    pub running_count: Option<i64>,
+    pub failed_tasks: Option<i64>,
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+    pub launch_type: Option<String>,
+    pub created_at: Option<EpochSeconds>,
+    pub updated_at: Option<EpochSeconds>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServiceEvent {
+    pub id: Option<String>,
+    pub created_at: Option<EpochSeconds>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DescribeTaskDefinitionResponse {
+    pub task_definition: Option<TaskDefinition>,
+    pub tags: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TaskDefinition {
+    pub task_definition_arn: Option<String>,
+    pub family: Option<String>,
+    pub revision: Option<i64>,
+    pub status: Option<String>,
+    pub network_mode: Option<String>,
+    pub requires_compatibilities: Vec<String>,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub task_role_arn: Option<String>,
+    pub execution_role_arn: Option<String>,
+    pub runtime_platform: Option<Value>,
+    pub container_definitions: Vec<ContainerDefinition>,
+    pub volumes: Vec<Value>,
+    pub registered_at: Option<EpochSeconds>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ContainerDefinition {
+    pub name: Option<String>,
+    pub image: Option<String>,
+    pub essential: Option<bool>,
+    pub cpu: Option<i64>,
+    pub memory: Option<i64>,
+    pub memory_reservation: Option<i64>,
+    pub command: Option<Vec<String>>,
+    pub entry_point: Option<Vec<String>>,
+    pub working_directory: Option<String>,
+    pub environment: Vec<KeyValue>,
+    pub environment_files: Vec<Value>,
+    pub secrets: Vec<Secret>,
+    pub port_mappings: Vec<Value>,
+    pub log_configuration: Option<LogConfiguration>,
+    pub health_check: Option<Value>,
+    pub depends_on: Vec<Value>,
+    pub start_timeout: Option<i64>,
+    pub stop_timeout: Option<i64>,
+    pub repository_credentials: Option<Value>,
+    pub user: Option<String>,
+    pub mount_points: Vec<Value>,
+    pub linux_parameters: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KeyValue {
+    pub name: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Secret {
+    pub name: Option<String>,
+    pub value_from: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LogConfiguration {
+    pub log_driver: Option<String>,
+    pub options: BTreeMap<String, String>,
+    pub secret_options: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ListTasksResponse {
+    pub task_arns: Vec<String>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DescribeContainerInstancesResponse {
+    pub container_instances: Vec<ContainerInstance>,
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ContainerInstance {
+    pub container_instance_arn: Option<String>,
+    pub ec2_instance_id: Option<String>,
+    pub status: Option<String>,
+    pub status_reason: Option<String>,
+    pub agent_connected: Option<bool>,
+    pub running_tasks_count: Option<i64>,
+    pub pending_tasks_count: Option<i64>,
+    pub version_info: Option<Value>,
+    pub remaining_resources: Vec<Value>,
+    pub registered_resources: Vec<Value>,
+    pub attributes: Vec<Attribute>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// CloudWatch Logs
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GetLogEventsResponse {
+    pub events: Vec<LogEvent>,
+    pub next_forward_token: Option<String>,
+    pub next_backward_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FilterLogEventsResponse {
+    pub events: Vec<LogEvent>,
+    pub searched_log_streams: Vec<Value>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LogEvent {
+    pub log_stream_name: Option<String>,
+    pub timestamp: Option<EpochMillis>,
+    pub message: Option<String>,
+    pub ingestion_time: Option<EpochMillis>,
+    pub event_id: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// ELBv2, in the AWS CLI's JSON shape
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DescribeTargetGroupsResponse {
+    pub target_groups: Vec<TargetGroup>,
+    pub next_marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TargetGroup {
+    pub target_group_arn: Option<String>,
+    pub target_group_name: Option<String>,
+    pub protocol: Option<String>,
+    pub port: Option<i64>,
+    pub vpc_id: Option<String>,
+    pub target_type: Option<String>,
+    pub health_check_enabled: Option<bool>,
+    pub health_check_protocol: Option<String>,
+    pub health_check_port: Option<String>,
+    pub health_check_path: Option<String>,
+    pub health_check_interval_seconds: Option<i64>,
+    pub health_check_timeout_seconds: Option<i64>,
+    pub healthy_threshold_count: Option<i64>,
+    pub unhealthy_threshold_count: Option<i64>,
+    pub matcher: Option<Value>,
+    pub load_balancer_arns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DescribeTargetHealthResponse {
+    pub target_health_descriptions: Vec<TargetHealthDescription>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TargetHealthDescription {
+    pub target: Option<Value>,
+    pub health_check_port: Option<String>,
+    pub target_health: Option<TargetHealth>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TargetHealth {
+    pub state: Option<String>,
+    pub reason: Option<String>,
+    pub description: Option<String>,
+}
