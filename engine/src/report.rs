@@ -380,6 +380,7 @@ impl Palette {
     fn dim(&self, text: &str) -> String {
         self.paint(anstyle::Style::new().dimmed(), text)
     }
+    /// The verdict label, padded to a fixed width before it is painted.
     fn verdict(&self, verdict: Verdict) -> String {
         let color = match verdict {
             Verdict::RootCause => anstyle::AnsiColor::Red,

@@ -267,6 +267,75 @@ fn grep(lines: Array, pattern: &str) -> RhaiResult<Array> {
         .collect())
 }
 
+static PULL_ERROR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"CannotPull\w*Error|(?:pull image manifest|ref pull|inspect image) has been retried",
+    )
+    .expect("valid")
+});
+static PULL_REF: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"failed to resolve (?:ref|reference) "?([^"\s]+?)"?:?\s|pull access denied for ([^,\s]+)|repository (\S+) not found"#)
+        .expect("valid")
+});
+
+/// The image pull failure of a task: the error text (from a container's `reason`, else the
+/// task's `stoppedReason`), where it was found, the image and how the failure reads.
+fn pull_failure(task: &TaskHandle) -> Dynamic {
+    let record = task.record();
+    let from_container = record
+        .task
+        .containers
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.reason.as_deref().is_some_and(|r| PULL_ERROR.is_match(r)));
+    let (text, path, container) = match from_container {
+        Some((index, c)) => (
+            c.reason.clone().unwrap_or_default(),
+            format!("{}.containers[{index}].reason", record.loc.path()),
+            Some(c),
+        ),
+        None => match record.task.stopped_reason.as_deref() {
+            Some(reason) if PULL_ERROR.is_match(reason) => (
+                reason.to_owned(),
+                format!("{}.stoppedReason", record.loc.path()),
+                None,
+            ),
+            _ => return Dynamic::UNIT,
+        },
+    };
+    let from_text = PULL_REF.captures(&text).and_then(|captures| {
+        (1..=3)
+            .find_map(|group| captures.get(group))
+            .map(|m| m.as_str().to_owned())
+    });
+    let image = container
+        .and_then(|c| c.image.clone())
+        .or(from_text)
+        .or_else(|| match record.task.containers.as_slice() {
+            [only] => only.image.clone(),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let parsed = super::helpers::ImageRef::parse(&image);
+    let kind = super::helpers::classify_pull_failure(&text, &parsed);
+    let mut map = Map::new();
+    map.insert("text".into(), text.clone().into());
+    map.insert("image".into(), image.into());
+    map.insert("kind".into(), kind.as_str().into());
+    map.insert(
+        "container".into(),
+        string(container.and_then(|c| c.name.as_ref())),
+    );
+    map.insert(
+        "fact".into(),
+        Dynamic::from(Fact {
+            path,
+            value: Value::String(text),
+        }),
+    );
+    Dynamic::from_map(map)
+}
+
 fn new_finding(subject: Subject, message: &str) -> ScriptFinding {
     ScriptFinding {
         subject,
@@ -513,6 +582,7 @@ fn register_task(engine: &mut Engine) {
                 )
             },
         )
+        .register_fn("pull_failure", |t: &mut TaskHandle| pull_failure(t))
         .register_fn("is_stopped", |t: &mut TaskHandle| {
             crate::evidence::is_stopped(t.task())
         })

@@ -69,6 +69,188 @@ pub fn describe_exit(code: i64) -> String {
     }
 }
 
+/// The parts of a container image reference, as Docker and containerd resolve it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ImageRef {
+    /// `docker.io` when the reference names no registry.
+    pub(crate) registry: String,
+    /// The repository path; Docker Hub official images get their implicit `library/`.
+    pub(crate) repository: String,
+    pub(crate) tag: Option<String>,
+    pub(crate) digest: Option<String>,
+}
+
+impl ImageRef {
+    pub(crate) fn parse(reference: &str) -> ImageRef {
+        let reference = reference.trim().trim_matches('"');
+        let (name, digest) = match reference.split_once('@') {
+            Some((name, digest)) => (name, Some(digest.to_owned())),
+            None => (reference, None),
+        };
+        let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match name[last_slash..].rfind(':') {
+            Some(colon) => (
+                &name[..last_slash + colon],
+                Some(name[last_slash + colon + 1..].to_owned()),
+            ),
+            None => (name, None),
+        };
+        let (registry, path) = match name.split_once('/') {
+            Some((first, rest))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_owned(), rest.to_owned())
+            }
+            _ => ("docker.io".to_owned(), name.to_owned()),
+        };
+        let registry = if registry == "index.docker.io" || registry == "registry-1.docker.io" {
+            "docker.io".to_owned()
+        } else {
+            registry
+        };
+        let repository = if registry == "docker.io" && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path
+        };
+        ImageRef {
+            registry,
+            repository,
+            tag,
+            digest,
+        }
+    }
+
+    pub(crate) fn is_docker_hub(&self) -> bool {
+        self.registry == "docker.io"
+    }
+
+    /// A Docker Hub official image (`nginx`, `library/nginx`): these are all public.
+    pub(crate) fn is_official(&self) -> bool {
+        self.is_docker_hub() && self.repository.starts_with("library/")
+    }
+
+    /// A private Amazon ECR registry (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`).
+    pub(crate) fn is_ecr(&self) -> bool {
+        let parts: Vec<&str> = self.registry.split('.').collect();
+        parts.len() >= 6
+            && parts[0].len() == 12
+            && parts[0].chars().all(|c| c.is_ascii_digit())
+            && parts[1] == "dkr"
+            && parts[2] == "ecr"
+            && parts[4] == "amazonaws"
+    }
+}
+
+/// How a failed image pull reads, from the error text and the image reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PullFailure {
+    /// The repository, tag or digest does not exist.
+    NotFound,
+    /// The registry refused the puller's credentials or permissions.
+    AuthDenied,
+    /// No network path to the registry.
+    Network,
+    RateLimited,
+    DiskFull,
+    /// A pull error this classification cannot place.
+    Unknown,
+}
+
+impl PullFailure {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            PullFailure::NotFound => "image-not-found",
+            PullFailure::AuthDenied => "image-pull-auth-denied",
+            PullFailure::Network => "network",
+            PullFailure::RateLimited => "rate-limited",
+            PullFailure::DiskFull => "disk-full",
+            PullFailure::Unknown => "unknown",
+        }
+    }
+}
+
+static PULL_PATTERNS: LazyLock<[(PullFailure, Regex); 5]> = LazyLock::new(|| {
+    let compile = |pattern: &str| Regex::new(pattern).expect("built-in pattern is valid");
+    [
+        (
+            PullFailure::Network,
+            compile(
+                r"(?i)i/o timeout|context deadline exceeded|context canceled|request canceled|dial tcp|no such host|connection (?:refused|reset)",
+            ),
+        ),
+        (
+            PullFailure::RateLimited,
+            compile(r"(?i)toomanyrequests|too many requests|pull rate limit"),
+        ),
+        (
+            PullFailure::DiskFull,
+            compile(r"(?i)no space left on device"),
+        ),
+        (
+            PullFailure::NotFound,
+            compile(
+                r"(?i)manifest unknown|name unknown|: not found\b|repository \S+ not found|API error \(404\)|\b404 Not Found",
+            ),
+        ),
+        (
+            PullFailure::AuthDenied,
+            compile(
+                r"(?i)\b403\b|\b401\b|unauthorized|authentication required|no basic auth credentials|AccessDenied|not authorized to perform|requested access to the resource is denied",
+            ),
+        ),
+    ]
+});
+
+static AMBIGUOUS_DENIED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)pull access denied|repository does not exist or may require").expect("valid")
+});
+
+/// Classifies an image pull error.
+///
+/// Registries answer "pull access denied, repository does not exist or may require
+/// authorization" both for a name that does not exist and for a private repository without
+/// credentials. Docker Hub official images are all public, so for them it means "not found";
+/// for any other image it is read as an access problem.
+pub(crate) fn classify_pull_failure(text: &str, image: &ImageRef) -> PullFailure {
+    for (kind, pattern) in PULL_PATTERNS.iter().take(3) {
+        if pattern.is_match(text) {
+            return *kind;
+        }
+    }
+    if AMBIGUOUS_DENIED.is_match(text) {
+        return if image.is_official() {
+            PullFailure::NotFound
+        } else {
+            PullFailure::AuthDenied
+        };
+    }
+    for (kind, pattern) in PULL_PATTERNS.iter().skip(3) {
+        if pattern.is_match(text) {
+            return *kind;
+        }
+    }
+    PullFailure::Unknown
+}
+
+/// `4s`, `2m 05s`, `3h 12m`.
+pub(crate) fn format_duration(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return "?".to_owned();
+    }
+    let negative = seconds < 0.0;
+    #[allow(clippy::cast_possible_truncation)]
+    let total = seconds.abs().round() as i64;
+    let text = if total < 60 {
+        format!("{total}s")
+    } else if total < 3600 {
+        format!("{}m {:02}s", total / 60, total % 60)
+    } else {
+        format!("{}h {:02}m", total / 3600, (total % 3600) / 60)
+    };
+    if negative { format!("-{text}") } else { text }
+}
+
 fn parse_time(value: &Dynamic) -> Option<Timestamp> {
     let text = value.clone().into_immutable_string().ok()?;
     Timestamp::parse_iso(&text)
@@ -104,6 +286,25 @@ pub(crate) fn register(engine: &mut Engine) {
         })
         .register_fn("describe_exit", describe_exit)
         .register_fn("describe_exit", |_: ()| "no exit code".to_owned())
+        .register_fn("parse_image", |reference: &str| {
+            let image = ImageRef::parse(reference);
+            let mut map = rhai::Map::new();
+            let text = |value: Option<String>| value.map_or(Dynamic::UNIT, Dynamic::from);
+            map.insert("registry".into(), image.registry.clone().into());
+            map.insert("repository".into(), image.repository.clone().into());
+            map.insert("tag".into(), text(image.tag.clone()));
+            map.insert("digest".into(), text(image.digest.clone()));
+            map.insert("docker_hub".into(), image.is_docker_hub().into());
+            map.insert("official".into(), image.is_official().into());
+            map.insert("ecr".into(), image.is_ecr().into());
+            map
+        })
+        .register_fn("format_duration", format_duration)
+        .register_fn("format_duration", |seconds: i64| {
+            #[allow(clippy::cast_precision_loss)]
+            format_duration(seconds as f64)
+        })
+        .register_fn("format_duration", |_: ()| "an unknown time".to_owned())
         .register_fn("seconds_between", |from: Dynamic, to: Dynamic| {
             match (parse_time(&from), parse_time(&to)) {
                 (Some(from), Some(to)) => Dynamic::from(from.seconds_until(to)),
@@ -125,6 +326,111 @@ mod tests {
         assert_eq!(describe_exit(128), "128");
         assert_eq!(exit_signal(255), None);
         assert_eq!(exit_signal(192), Some(64));
+    }
+
+    #[track_caller]
+    fn check_image(reference: &str, expect: (&str, &str, Option<&str>, Option<&str>)) {
+        let image = ImageRef::parse(reference);
+        let actual = (
+            image.registry.as_str(),
+            image.repository.as_str(),
+            image.tag.as_deref(),
+            image.digest.as_deref(),
+        );
+        assert_eq!(actual, expect);
+    }
+
+    #[test]
+    fn image_references() {
+        check_image("nginx", ("docker.io", "library/nginx", None, None));
+        check_image(
+            "ngnix:1.27",
+            ("docker.io", "library/ngnix", Some("1.27"), None),
+        );
+        check_image(
+            "docker.io/library/ngnix:1.27",
+            ("docker.io", "library/ngnix", Some("1.27"), None),
+        );
+        check_image(
+            "acme/billing-worker:1.4.2",
+            ("docker.io", "acme/billing-worker", Some("1.4.2"), None),
+        );
+        check_image(
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api@sha256:abc",
+            (
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+                "team/api",
+                None,
+                Some("sha256:abc"),
+            ),
+        );
+        check_image(
+            "localhost:5000/api:dev",
+            ("localhost:5000", "api", Some("dev"), None),
+        );
+        assert!(ImageRef::parse("nginx:1.27").is_official());
+        assert!(!ImageRef::parse("acme/api").is_official());
+        assert!(ImageRef::parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1").is_ecr());
+        assert!(!ImageRef::parse("public.ecr.aws/nginx/nginx:1").is_ecr());
+    }
+
+    #[track_caller]
+    fn check_pull(text: &str, image: &str, expect: PullFailure) {
+        assert_eq!(
+            classify_pull_failure(text, &ImageRef::parse(image)),
+            expect,
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn pull_failures() {
+        let denied = r#"CannotPullContainerError: inspect image has been retried 5 time(s): failed to resolve ref "docker.io/library/ngnix:1.27": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed"#;
+        check_pull(denied, "ngnix:1.27", PullFailure::NotFound);
+        check_pull(denied, "acme/billing-worker:1.4.2", PullFailure::AuthDenied);
+        check_pull(
+            "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref 123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v2.3.1: not found",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v2.3.1",
+            PullFailure::NotFound,
+        );
+        check_pull(
+            "CannotPullContainerError: API error (404): repository r not found",
+            "r",
+            PullFailure::NotFound,
+        );
+        check_pull(
+            "CannotPullContainerError: ref pull has been retried 1 time(s): failed to copy: httpReaderSeeker: failed open: unexpected status code https://x/v2/p/manifests/sha256:1: 403 Forbidden",
+            "x/p",
+            PullFailure::AuthDenied,
+        );
+        check_pull(
+            r#"CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "a/b:1": failed to do request: Head "https://a/v2/b/manifests/1": dial tcp 10.0.3.17:443: i/o timeout"#,
+            "a/b:1",
+            PullFailure::Network,
+        );
+        check_pull(
+            "ERROR: toomanyrequests: Too Many Requests.",
+            "nginx",
+            PullFailure::RateLimited,
+        );
+        check_pull(
+            "CannotPullContainerError: write /var/lib/docker/tmp/GetImageBlob123: no space left on device",
+            "nginx",
+            PullFailure::DiskFull,
+        );
+        check_pull(
+            "CannotPullContainerError: API error",
+            "nginx",
+            PullFailure::Unknown,
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(format_duration(3.2), "3s");
+        assert_eq!(format_duration(125.0), "2m 05s");
+        assert_eq!(format_duration(10_790.0), "2h 59m");
+        assert_eq!(format_duration(f64::NAN), "?");
     }
 
     #[test]
