@@ -131,7 +131,8 @@ impl Evidence {
                 target_group_arn: call.request_str("TargetGroupArn").map(str::to_owned),
                 source_file: call.source_file.clone(),
             };
-            let parsed = Arc::try_unwrap(call.parsed).unwrap_or_default();
+            // Moves the typed response out when the bundle was the only owner; copies it otherwise.
+            let parsed = Arc::try_unwrap(call.parsed).unwrap_or_else(|shared| (*shared).clone());
             builder.add(index, parsed, request);
         }
         builder.finish(manifest)

@@ -3,6 +3,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -300,13 +301,14 @@ fn list_rules(global: &GlobalArgs) -> anyhow::Result<u8> {
             let mut out = String::new();
             for rule in &loaded.rules {
                 let benign = if rule.meta.benign { " (benign)" } else { "" };
-                out.push_str(&format!(
-                    "{:<width$}  {:<7}  {}{benign}  [{}]\n",
+                let _ = writeln!(
+                    out,
+                    "{:<width$}  {:<7}  {}{benign}  [{}]",
                     rule.meta.id,
                     rule.meta.severity.to_string(),
                     rule.meta.title,
                     rule.origin
-                ));
+                );
             }
             out
         }

@@ -255,7 +255,7 @@ impl Report {
                 iam_action: recorder::Operation::lookup(&failed.service, &failed.operation)
                     .map_or_else(
                         || format!("{}:{}", failed.service, failed.operation),
-                        |op| op.iam_action(),
+                        recorder::Operation::iam_action,
                     ),
                 path: format!("calls[{}].error", failed.call),
             })

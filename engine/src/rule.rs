@@ -4,6 +4,7 @@
 //! `fn check(ev)` returning findings. Only `const` and `fn` items may appear at the top level.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use rhai::{AST, Engine, Scope};
@@ -240,8 +241,12 @@ pub fn compile_rule(
             "no `const RULE = #{…}` metadata map".to_owned(),
         )]);
     };
-    let meta: RuleMeta = rhai::serde::from_dynamic(meta)
-        .map_err(|err| vec![whole(format!("invalid `RULE` metadata: {err}"))])?;
+    let meta: RuleMeta = rhai::serde::from_dynamic(meta).map_err(|err| {
+        // Rhai reports serde errors as parse errors; only the serde message is useful here.
+        let text = err.to_string();
+        let text = text.strip_prefix("Syntax error: ").unwrap_or(&text);
+        vec![whole(format!("invalid `RULE` metadata: {text}"))]
+    })?;
 
     let mut problems = Vec::new();
     if !is_kebab_case(&meta.id) {
@@ -287,9 +292,7 @@ pub fn doc_comment(source: &str) -> String {
         let trimmed = line.trim_start();
         if let Some(rest) = trimmed.strip_prefix("//!") {
             lines.push(rest.strip_prefix(' ').unwrap_or(rest).trim_end().to_owned());
-        } else if trimmed.is_empty() && lines.is_empty() {
-            continue;
-        } else {
+        } else if !(trimmed.is_empty() && lines.is_empty()) {
             break;
         }
     }
@@ -337,7 +340,8 @@ fn is_kebab_case(text: &str) -> bool {
 pub fn render_docs(rule: &Rule) -> String {
     let meta = &rule.meta;
     let mut out = format!("# {}: {}\n\n", meta.id, meta.title);
-    out.push_str(&format!(
+    let _ = write!(
+        out,
         "severity: {} · category: {} · benign: {}{}\n\n",
         meta.severity,
         meta.category,
@@ -347,7 +351,7 @@ pub fn render_docs(rule: &Rule) -> String {
         } else {
             format!(" · needs: {}", meta.needs.join(", "))
         }
-    ));
+    );
     out.push_str(&rule.docs);
     out
 }

@@ -137,7 +137,8 @@ pub enum Operation {
 }
 
 /// A typed response. `None` for failed calls and operations the engine does not read.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
+#[allow(clippy::large_enum_variant)] // Held behind an `Arc`, one per call.
 pub enum Response {
     #[default]
     None,
@@ -265,7 +266,8 @@ impl Operation {
             let mut de = serde_json::Deserializer::from_str(raw.get());
             serde_path_to_error::deserialize(&mut de).map_err(|err| {
                 let at = err.path().to_string();
-                let inner = err.into_inner();
+                // The position serde_json adds is relative to the response, not the file.
+                let inner = without_position(&err.into_inner());
                 if at == "." {
                     format!("response does not fit the operation: {inner}")
                 } else {
@@ -430,7 +432,7 @@ impl Bundle {
             serde_path_to_error::deserialize(&mut de).map_err(|err| LoadError::Shape {
                 path: name.to_owned(),
                 at: err.path().to_string(),
-                message: err.into_inner().to_string(),
+                message: without_position(&err.into_inner()),
             })?;
         for (index, call) in bundle.calls.iter_mut().enumerate() {
             call.validate().map_err(|message| LoadError::Call {
@@ -529,21 +531,109 @@ pub fn read_maybe_gzip(
     Ok(out)
 }
 
+/// serde_json's message without the " at line L column C" it appends.
+fn without_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
 fn json_error(name: &str, err: &serde_json::Error) -> LoadError {
     let message = if err.is_eof() {
         "unexpected end of data (is the file truncated?)".to_owned()
     } else {
-        // serde_json appends " at line L column C"; the variant prints position itself.
-        let text = err.to_string();
-        match text.rfind(" at line ") {
-            Some(cut) => text[..cut].to_owned(),
-            None => text,
-        }
+        without_position(err)
     };
     LoadError::Json {
         path: name.to_owned(),
         line: err.line(),
         column: err.column(),
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"{"manifest": {"format": "ecs-autopsy-bundle", "format_version": 1, "tool_version": "0.1.0",
+        "recorded_at": "2026-11-24T10:00:00.000Z", "source": "imported"}, "calls": CALLS}"#;
+
+    fn load(calls: &str) -> Result<Bundle, LoadError> {
+        Bundle::from_slice(MINIMAL.replace("CALLS", calls).as_bytes(), "test.json")
+    }
+
+    #[track_caller]
+    fn check_error(calls: &str, expect: &str) {
+        let err = load(calls).expect_err("must not load");
+        assert_eq!(err.to_string(), expect);
+    }
+
+    #[test]
+    fn call_errors_name_the_call() {
+        check_error(
+            r#"[{"service": "ecs", "operation": "DescribeTasks", "request": {}}]"#,
+            "test.json: calls[0] (ecs DescribeTasks): has neither `response` nor `error`",
+        );
+        check_error(
+            r#"[{"service": "logs", "operation": "GetLogEvents", "request": {}, "response": {"events": []}, "error": {"code": "X", "message": "y"}}]"#,
+            "test.json: calls[0] (logs GetLogEvents): has both `response` and `error`",
+        );
+        check_error(
+            r#"[{"service": "logs", "operation": "GetLogEvents", "request": {}, "response": {"events": [{"timestamp": "soon"}]}}]"#,
+            "test.json: calls[0] (logs GetLogEvents): response does not fit the operation: `events[0].timestamp`: `soon` is not an ISO-8601 timestamp",
+        );
+        check_error(
+            r#"[{"service": "ecs", "operation": "DescribeTasks", "request": [], "response": {}}]"#,
+            "test.json: calls[0] (ecs DescribeTasks): `request` must be an object",
+        );
+        check_error(
+            r#"{"not": "a list"}"#,
+            "test.json: invalid bundle at `calls`: invalid type: map, expected a sequence",
+        );
+    }
+
+    #[test]
+    fn unknown_operations_are_kept_untouched() {
+        let bundle = load(r#"[{"service": "ecs", "operation": "DescribeClusters", "request": {}, "response": {"clusters": 7}}]"#)
+            .expect("loads");
+        assert!(matches!(*bundle.calls[0].parsed, Response::None));
+        let text = String::from_utf8(bundle.to_canonical_json()).expect("utf-8");
+        assert!(text.contains(r#""clusters": 7"#), "{text}");
+    }
+
+    #[test]
+    fn canonical_json_is_stable_and_round_trips() {
+        let bundle = load(
+            r#"[{"service": "ecs", "operation": "DescribeTasks", "request": {"tasks": ["b", "a"], "cluster": "c"},
+                 "response": {"tasks": [{"taskArn": "arn:aws:ecs:eu-west-1:1:task/c/1", "createdAt": 1795533954.96, "lastStatus": "STOPPED"}], "failures": []}}]"#,
+        )
+        .expect("loads");
+        let first = bundle.to_canonical_json();
+        let reloaded = Bundle::from_slice(&first, "again").expect("reloads");
+        assert_eq!(first, reloaded.to_canonical_json());
+        let text = String::from_utf8(first).expect("utf-8");
+        // Keys sorted, numbers untouched, request order kept.
+        assert!(text.find("\"cluster\"") < text.find("\"tasks\""), "{text}");
+        assert!(text.contains("1795533954.96"), "{text}");
+        assert!(
+            text.contains(r#""b","#) || text.contains("\"b\",\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("}\n"));
+    }
+
+    #[test]
+    fn gzip_limit_stops_bombs() {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&vec![b' '; 1 << 20]).expect("gzip");
+        let gz = encoder.finish().expect("gzip");
+        let err = read_maybe_gzip(gz.as_slice(), "bomb.json.gz", 1000).expect_err("too large");
+        assert_eq!(
+            err.to_string(),
+            "bomb.json.gz: bundle is larger than 1000 bytes after decompression"
+        );
     }
 }

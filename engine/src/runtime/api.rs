@@ -1019,7 +1019,7 @@ fn register_finding(engine: &mut Engine) {
                 Ok(f.clone())
             },
         )
-        .register_fn("evidence", |f: &mut ScriptFinding, _: ()| f.clone())
+        .register_fn("evidence", |f: &mut ScriptFinding, (): ()| f.clone())
         .register_fn("hint", |f: &mut ScriptFinding, text: &str| {
             f.hint = Some(text.to_owned());
             f.clone()

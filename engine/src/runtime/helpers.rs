@@ -264,7 +264,7 @@ pub(crate) fn register(engine: &mut Engine) {
                 Ok(regex(pattern)?.is_match(text))
             },
         )
-        .register_fn("matches", |_: (), _: &str| false)
+        .register_fn("matches", |(): (), _: &str| false)
         .register_fn(
             "find",
             |text: &str, pattern: &str| -> Result<Dynamic, Box<EvalAltResult>> {
@@ -276,16 +276,16 @@ pub(crate) fn register(engine: &mut Engine) {
                 }))
             },
         )
-        .register_fn("find", |_: (), _: &str| Dynamic::UNIT)
+        .register_fn("find", |(): (), _: &str| Dynamic::UNIT)
         .register_fn("exit_signal", |code: i64| {
             exit_signal(code).map_or(Dynamic::UNIT, Dynamic::from)
         })
-        .register_fn("exit_signal", |_: ()| Dynamic::UNIT)
+        .register_fn("exit_signal", |(): ()| Dynamic::UNIT)
         .register_fn("signal_name", |signal: i64| {
             signal_name(signal).map_or(Dynamic::UNIT, |name| Dynamic::from(name.to_owned()))
         })
         .register_fn("describe_exit", describe_exit)
-        .register_fn("describe_exit", |_: ()| "no exit code".to_owned())
+        .register_fn("describe_exit", |(): ()| "no exit code".to_owned())
         .register_fn("parse_image", |reference: &str| {
             let image = ImageRef::parse(reference);
             let mut map = rhai::Map::new();
@@ -304,7 +304,7 @@ pub(crate) fn register(engine: &mut Engine) {
             #[allow(clippy::cast_precision_loss)]
             format_duration(seconds as f64)
         })
-        .register_fn("format_duration", |_: ()| "an unknown time".to_owned())
+        .register_fn("format_duration", |(): ()| "an unknown time".to_owned())
         .register_fn("seconds_between", |from: Dynamic, to: Dynamic| {
             match (parse_time(&from), parse_time(&to)) {
                 (Some(from), Some(to)) => Dynamic::from(from.seconds_until(to)),

@@ -1,0 +1,133 @@
+//! The one data-driven test over every fixture case: `fixtures/<failure-mode>/<case>/`.
+//!
+//! A case holds `case.toml` and its input: `bundle.json`, `bundle.json.gz`, or an `aws-cli/`
+//! folder of AWS CLI outputs. `expect` rules must fire, `ok` rules must not, `todo` rules are
+//! known gaps; any other rule that fires fails the case. The text and JSON reports are
+//! snapshotted (`cargo xtask bless` accepts changes, after review).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use engine::evidence::Evidence;
+use engine::report::Report;
+use engine::runtime::{Limits, new_engine};
+use recorder::Bundle;
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    description: String,
+    #[serde(default)]
+    expect: Vec<String>,
+    #[serde(default)]
+    ok: Vec<String>,
+    #[serde(default)]
+    todo: Vec<String>,
+}
+
+/// A fixed manifest time for in-memory imports, so snapshots are stable.
+const IMPORTED_AT: &str = "2026-11-24T12:00:00.000Z";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn load_case_input(dir: &Path) -> Bundle {
+    for name in ["bundle.json", "bundle.json.gz"] {
+        let path = dir.join(name);
+        if path.exists() {
+            return Bundle::read(&path).unwrap_or_else(|err| panic!("{err}"));
+        }
+    }
+    let cli = dir.join("aws-cli");
+    assert!(
+        cli.is_dir(),
+        "{}: no bundle.json, bundle.json.gz or aws-cli/",
+        dir.display()
+    );
+    let imported = recorder::import::import(&[cli], IMPORTED_AT.to_owned()).expect("import");
+    assert!(
+        imported.skipped.is_empty(),
+        "{}: skipped inputs {:?}",
+        dir.display(),
+        imported.skipped
+    );
+    imported.bundle
+}
+
+fn diagnose(bundle: Bundle) -> Report {
+    let limits = Limits::standard();
+    let engine = new_engine(&limits);
+    let (rules, errors) = engine::rule::builtin_rules(&engine);
+    assert!(
+        errors.is_empty(),
+        "built-in rules failed to load: {errors:#?}"
+    );
+    let evidence = Arc::new(Evidence::from_bundle(bundle));
+    engine::diagnose(&engine, &evidence, &rules, &limits, Vec::new())
+}
+
+#[test]
+fn fixtures() {
+    let root = workspace_root().join("fixtures");
+    insta::glob!(&root, "*/*/case.toml", |case_path| {
+        let dir = case_path.parent().expect("case dir");
+        let case: Case =
+            toml::from_str(&std::fs::read_to_string(case_path).expect("read case.toml"))
+                .unwrap_or_else(|err| panic!("{}: {err}", case_path.display()));
+        assert!(
+            !case.description.trim().is_empty(),
+            "{}: empty description",
+            case_path.display()
+        );
+
+        let report = diagnose(load_case_input(dir));
+        let again = diagnose(load_case_input(dir));
+        assert_eq!(
+            report,
+            again,
+            "{}: output differs between two runs",
+            dir.display()
+        );
+        assert!(
+            report.rule_errors.is_empty(),
+            "{}: rule errors {:#?}",
+            dir.display(),
+            report.rule_errors
+        );
+
+        let fired: BTreeSet<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+        for rule in &case.expect {
+            assert!(
+                fired.contains(rule.as_str()),
+                "{}: expected `{rule}` to fire; fired: {fired:?}",
+                dir.display()
+            );
+        }
+        for rule in &case.ok {
+            assert!(
+                !fired.contains(rule.as_str()),
+                "{}: `{rule}` must not fire (near miss)",
+                dir.display()
+            );
+        }
+        for rule in &case.todo {
+            assert!(
+                !fired.contains(rule.as_str()),
+                "{}: `{rule}` is listed in todo but now fires: move it to expect",
+                dir.display()
+            );
+        }
+        for rule in &fired {
+            assert!(
+                case.expect.iter().any(|r| r == rule),
+                "{}: `{rule}` fired but is not in expect",
+                dir.display()
+            );
+        }
+
+        insta::assert_snapshot!("text", report.render_text(false));
+        insta::assert_snapshot!("json", report.render_json());
+    });
+}
