@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod report;
 pub mod rule;
 pub mod runtime;
+pub mod taxonomy;
 
 use std::sync::Arc;
 

@@ -1,1 +1,102 @@
-fn main() {}
+//! See <https://github.com/matklad/cargo-xtask/>.
+//!
+//! This binary defines the development tasks of ecs-autopsy; `cargo xtask <task>` runs one.
+//! It has few dependencies and no flags parser beyond matching the task name.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod docs;
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  test    the whole test suite, as CI runs it: fmt check, clippy, tidy and every test
+  tidy    repository checks (rule files, fixtures, snapshots, generated docs)
+  docs    regenerate docs/rules/*.md and the README rule table from rules/*.rhai
+  bless   re-run the fixture test accepting new snapshots (review the diff before committing)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("tidy") => tidy::run(&root()).map(|()| println!("tidy: ok")),
+        Some("docs") => docs::write(&root()),
+        Some("bless") => bless(),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of `xtask/`).
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn cargo(args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let status = Command::new(cargo)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(root())
+        .status()?;
+    if !status.success() {
+        return Err(anyhow::format_err!(
+            "`cargo {}` failed ({status})",
+            args.join(" ")
+        ));
+    }
+    Ok(())
+}
+
+/// Everything CI checks, in the order that fails fastest.
+fn test() -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    cargo(&["fmt", "--all", "--check"], &[])?;
+    cargo(
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    tidy::run(&root())?;
+    cargo(&["test", "--workspace", "--all-targets"], &[])?;
+    eprintln!("xtask: test suite passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn bless() -> anyhow::Result<()> {
+    cargo(
+        &["test", "-p", "engine", "--test", "fixtures"],
+        &[("INSTA_UPDATE", "always")],
+    )?;
+    eprintln!(
+        "xtask: snapshots updated; review `git diff engine/tests/snapshots` line by line before committing"
+    );
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! Repository checks. `cargo xtask tidy` runs them, and so does `cargo test` (see the tests
+//! at the bottom), so CI fails when any of them does.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use engine::rule::RuleOrigin;
+use engine::runtime::{Limits, new_engine};
+use engine::taxonomy::is_failure_mode;
+
+#[derive(Debug, serde::Deserialize)]
+struct Case {
+    #[serde(default)]
+    expect: Vec<String>,
+    #[serde(default)]
+    ok: Vec<String>,
+    #[serde(default)]
+    todo: Vec<String>,
+}
+
+/// Runs every check and reports all problems at once.
+pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    let rule_ids = check_rules(root, &mut problems);
+    check_fixtures(root, &rule_ids, &mut problems);
+    check_snapshots(root, &mut problems);
+    check_generated_docs(root, &mut problems);
+    check_docs_examples(root, &mut problems);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(anyhow::format_err!(
+        "{} problem(s):\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    ))
+}
+
+/// Every built-in rule loads, is a failure mode, and has its doc headings.
+fn check_rules(root: &Path, problems: &mut Vec<String>) -> BTreeSet<String> {
+    let engine = new_engine(&Limits::standard());
+    let mut ids = BTreeSet::new();
+    let mut files: Vec<_> = std::fs::read_dir(root.join("rules"))
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    for path in files {
+        if path.extension().is_none_or(|ext| ext != "rhai") {
+            problems.push(format!(
+                "{}: rules/ holds only .rhai rule files",
+                path.display()
+            ));
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match engine::rule::compile_rule(&engine, RuleOrigin::Builtin(name), &source) {
+            Ok(rule) => {
+                let meta = &rule.meta;
+                if !is_failure_mode(&meta.id) {
+                    problems.push(format!(
+                        "rules/{}.rhai: `{}` is not a failure-mode id",
+                        meta.id, meta.id
+                    ));
+                }
+                if meta.category != meta.id {
+                    problems.push(format!(
+                        "rules/{}.rhai: a built-in rule's category equals its id",
+                        meta.id
+                    ));
+                }
+                if let Err(err) = engine::rule::check_doc_headings(&rule.docs) {
+                    problems.push(format!("rules/{}.rhai: {err}", meta.id));
+                }
+                if meta.needs.is_empty() {
+                    problems.push(format!(
+                        "rules/{}.rhai: `needs` lists no AWS calls",
+                        meta.id
+                    ));
+                }
+                ids.insert(meta.id.clone());
+            }
+            Err(errors) => problems.extend(errors.iter().map(ToString::to_string)),
+        }
+    }
+    ids
+}
+
+/// Every case names known rules; every rule has a positive and a near-miss case.
+fn check_fixtures(root: &Path, rule_ids: &BTreeSet<String>, problems: &mut Vec<String>) {
+    let mut positive: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut near_miss: BTreeMap<&str, usize> = BTreeMap::new();
+    let fixtures = root.join("fixtures");
+    for mode in sorted_dirs(&fixtures) {
+        for case_dir in sorted_dirs(&mode) {
+            let name = case_dir
+                .strip_prefix(root)
+                .unwrap_or(&case_dir)
+                .display()
+                .to_string();
+            let has_input = ["bundle.json", "bundle.json.gz", "aws-cli"]
+                .iter()
+                .any(|f| case_dir.join(f).exists());
+            if !has_input {
+                problems.push(format!(
+                    "{name}: no bundle.json, bundle.json.gz or aws-cli/"
+                ));
+            }
+            let Ok(text) = std::fs::read_to_string(case_dir.join("case.toml")) else {
+                problems.push(format!("{name}: no case.toml"));
+                continue;
+            };
+            let case: Case = match toml::from_str(&text) {
+                Ok(case) => case,
+                Err(err) => {
+                    problems.push(format!("{name}/case.toml: {err}"));
+                    continue;
+                }
+            };
+            if case.expect.is_empty() && case.ok.is_empty() {
+                problems.push(format!(
+                    "{name}/case.toml: needs at least one `expect` or `ok` rule"
+                ));
+            }
+            for id in case.expect.iter().chain(&case.ok) {
+                if !rule_ids.contains(id) {
+                    problems.push(format!("{name}/case.toml: no rule `{id}`"));
+                }
+            }
+            for id in &case.todo {
+                if !is_failure_mode(id) {
+                    problems.push(format!(
+                        "{name}/case.toml: todo `{id}` is not a failure-mode id"
+                    ));
+                }
+            }
+            for id in &case.expect {
+                if let Some(id) = rule_ids.get(id) {
+                    *positive.entry(id.as_str()).or_default() += 1;
+                }
+            }
+            for id in &case.ok {
+                if let Some(id) = rule_ids.get(id) {
+                    *near_miss.entry(id.as_str()).or_default() += 1;
+                }
+            }
+        }
+    }
+    for id in rule_ids {
+        if !positive.contains_key(id.as_str()) {
+            problems.push(format!("rule `{id}` has no fixture case that expects it"));
+        }
+        if !near_miss.contains_key(id.as_str()) {
+            problems.push(format!(
+                "rule `{id}` has no near-miss case (listed in `ok`)"
+            ));
+        }
+    }
+}
+
+/// No orphan or pending snapshots.
+fn check_snapshots(root: &Path, problems: &mut Vec<String>) {
+    let dir = root.join("engine/tests/snapshots");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.ends_with(".snap.new") || file.ends_with(".pending-snap") {
+            problems.push(format!("engine/tests/snapshots/{file}: pending snapshot; review it with `cargo xtask bless`"));
+            continue;
+        }
+        let Some(rest) = file
+            .strip_prefix("fixtures__text@")
+            .or_else(|| file.strip_prefix("fixtures__json@"))
+        else {
+            continue;
+        };
+        let Some(case) = rest.strip_suffix("__case.toml.snap") else {
+            continue;
+        };
+        let case_dir = root.join("fixtures").join(case.replace("__", "/"));
+        if !case_dir.join("case.toml").exists() {
+            problems.push(format!(
+                "engine/tests/snapshots/{file}: orphan snapshot (no fixtures/{})",
+                case.replace("__", "/")
+            ));
+        }
+    }
+}
+
+fn check_generated_docs(root: &Path, problems: &mut Vec<String>) {
+    let files = match crate::docs::generated(root) {
+        Ok(files) => files,
+        Err(err) => {
+            problems.push(format!("generated docs: {err}"));
+            return;
+        }
+    };
+    let expected: BTreeSet<_> = files.iter().map(|(path, _)| path.clone()).collect();
+    for (path, text) in &files {
+        if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
+            problems.push(format!(
+                "{} is out of date: run `cargo xtask docs` and commit",
+                path.strip_prefix(root).unwrap_or(path).display()
+            ));
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(root.join("docs/rules")) {
+        for entry in entries.filter_map(Result::ok) {
+            if !expected.contains(&entry.path()) {
+                problems.push(format!(
+                    "{}: no rule generates this file; delete it",
+                    entry.path().display()
+                ));
+            }
+        }
+    }
+}
+
+/// The README's sample report is the fixture's snapshot, and the bundle-format example loads.
+fn check_docs_examples(root: &Path, problems: &mut Vec<String>) {
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap_or_default();
+    let command = "$ ecs-autopsy replay fixtures/app-missing-config/dropped-env-var/bundle.json\n";
+    let snapshot = root.join(
+        "engine/tests/snapshots/fixtures__text@app-missing-config__dropped-env-var__case.toml.snap",
+    );
+    let snapshot = std::fs::read_to_string(snapshot).unwrap_or_default();
+    let report = snapshot.splitn(3, "---\n").nth(2).unwrap_or_default();
+    let shown = readme
+        .find(command)
+        .map(|at| &readme[at + command.len()..])
+        .and_then(|rest| rest.find("```").map(|end| &rest[..end]));
+    if report.is_empty() || shown.is_none_or(|shown| shown.trim_end() != report.trim_end()) {
+        problems.push("README.md: the sample report differs from the dropped-env-var text snapshot; copy it again".to_owned());
+    }
+
+    let format = std::fs::read_to_string(root.join("docs/bundle-format.md")).unwrap_or_default();
+    let example = format
+        .split("## Example")
+        .nth(1)
+        .and_then(|rest| rest.split("```json\n").nth(1))
+        .and_then(|rest| rest.split("\n```").next());
+    match example {
+        Some(json) => {
+            if let Err(err) =
+                recorder::Bundle::from_slice(json.as_bytes(), "docs/bundle-format.md example")
+            {
+                problems.push(err.to_string());
+            }
+        }
+        None => {
+            problems.push("docs/bundle-format.md: no JSON example under `## Example`".to_owned());
+        }
+    }
+}
+
+fn sorted_dirs(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<_> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tidy() {
+        if let Err(err) = super::run(&crate::root()) {
+            panic!("{err}");
+        }
+    }
+}
