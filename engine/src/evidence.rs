@@ -519,14 +519,41 @@ fn attribute_logs(evidence: &mut Evidence) {
         .map(|(id, containers)| (id.as_str(), containers))
         .collect();
 
+    // The awslogs group each (task id, container) writes to, when its task definition is known.
+    let mut groups: BTreeMap<(String, String), String> = BTreeMap::new();
+    for record in &evidence.tasks {
+        let Some(definition) = record.task_definition else {
+            continue;
+        };
+        for container in &evidence.task_definitions[definition]
+            .definition
+            .container_definitions
+        {
+            let group = container
+                .log_configuration
+                .as_ref()
+                .filter(|config| config.log_driver.as_deref() == Some("awslogs"))
+                .and_then(|config| config.options.get("awslogs-group"));
+            if let (Some(name), Some(group)) = (&container.name, group) {
+                groups.insert((record.task_id.clone(), name.clone()), group.clone());
+            }
+        }
+    }
+
     for stream in &mut evidence.log_streams {
         if let Some(name) = &stream.stream {
             let segments: Vec<&str> = name.split('/').collect();
             if segments.len() >= 3 {
-                let task_id = segments[segments.len() - 1];
-                let container = segments[segments.len() - 2];
-                stream.task_id = Some(task_id.to_owned());
-                stream.container = Some(container.to_owned());
+                let task_id = segments[segments.len() - 1].to_owned();
+                let container = segments[segments.len() - 2].to_owned();
+                // A stream from another log group than the task definition names is not this
+                // container's, whatever its name says.
+                let expected_group = groups.get(&(task_id.clone(), container.clone()));
+                let wrong_group = matches!((expected_group, &stream.group), (Some(expected), Some(actual)) if expected != actual);
+                if !wrong_group {
+                    stream.task_id = Some(task_id);
+                    stream.container = Some(container);
+                }
                 continue;
             }
         }
@@ -554,5 +581,64 @@ fn attribute_logs(evidence: &mut Evidence) {
             };
             stream.task_id = Some(task_id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle(calls: &str) -> Bundle {
+        let text = format!(
+            r#"{{"manifest": {{"format": "ecs-autopsy-bundle", "format_version": 1, "tool_version": "0.1.0",
+                "recorded_at": "2026-11-24T10:00:00.000Z", "source": "recorded"}}, "calls": {calls}}}"#
+        );
+        Bundle::from_slice(text.as_bytes(), "test").expect("test bundle loads")
+    }
+
+    const TASK_AND_DEFINITION: &str = r#"
+        {"service": "ecs", "operation": "DescribeTasks", "request": {}, "response": {"tasks": [
+            {"taskArn": "arn:aws:ecs:eu-west-1:1:task/prod/abc123def456", "lastStatus": "STOPPED",
+             "taskDefinitionArn": "arn:aws:ecs:eu-west-1:1:task-definition/api:7",
+             "containers": [{"name": "api"}, {"name": "envoy"}]}]}},
+        {"service": "ecs", "operation": "DescribeTaskDefinition", "request": {}, "response": {"taskDefinition": {
+            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:1:task-definition/api:7", "family": "api", "revision": 7,
+            "containerDefinitions": [{"name": "api", "logConfiguration": {"logDriver": "awslogs",
+                "options": {"awslogs-group": "/ecs/api", "awslogs-stream-prefix": "ecs"}}}]}}}"#;
+
+    #[track_caller]
+    fn check_attribution(log_call: &str, expect: Option<(&str, Option<&str>)>) {
+        let evidence =
+            Evidence::from_bundle(bundle(&format!("[{TASK_AND_DEFINITION}, {log_call}]")));
+        let stream = &evidence.log_streams[0];
+        let actual = stream
+            .task_id
+            .as_deref()
+            .map(|task| (task, stream.container.as_deref()));
+        assert_eq!(actual, expect);
+    }
+
+    #[test]
+    fn logs_are_matched_by_awslogs_convention() {
+        check_attribution(
+            r#"{"service": "logs", "operation": "GetLogEvents", "request": {"logGroupName": "/ecs/api", "logStreamName": "ecs/api/abc123def456"}, "response": {"events": []}}"#,
+            Some(("abc123def456", Some("api"))),
+        );
+        // Same stream name in another group: not this container's.
+        check_attribution(
+            r#"{"service": "logs", "operation": "GetLogEvents", "request": {"logGroupName": "/ecs/other", "logStreamName": "ecs/api/abc123def456"}, "response": {"events": []}}"#,
+            None,
+        );
+        // Imported output with the task id and container in the file name.
+        check_attribution(
+            r#"{"service": "logs", "operation": "GetLogEvents", "request": {}, "source_file": "logs-envoy-abc123def456.json", "response": {"events": []}}"#,
+            Some(("abc123def456", Some("envoy"))),
+        );
+        // A single stopped task takes an otherwise unattributed stream; the container stays
+        // unknown because the task has two.
+        check_attribution(
+            r#"{"service": "logs", "operation": "GetLogEvents", "request": {}, "source_file": "get-log-events.json", "response": {"events": []}}"#,
+            Some(("abc123def456", None)),
+        );
     }
 }
