@@ -115,10 +115,7 @@ pub fn summarize(bundle: &Bundle) -> Inspection {
     Inspection {
         format_version: manifest.format_version,
         tool_version: manifest.tool_version.clone(),
-        source: match manifest.source {
-            recorder::Source::Recorded => "recorded".to_owned(),
-            recorder::Source::Imported => "imported".to_owned(),
-        },
+        source: manifest.source.as_str().to_owned(),
         recorded_at: manifest.recorded_at.clone(),
         region: manifest.region.clone(),
         account: manifest.account.clone(),

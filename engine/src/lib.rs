@@ -3,6 +3,7 @@
 //! Data flows one way: `recorder::Bundle` → `evidence::Evidence` → rules (`runtime`) →
 //! `report::Report` → text, JSON or Markdown. Nothing here talks to AWS.
 
+pub mod case;
 pub mod evidence;
 pub mod input;
 pub mod inspect;

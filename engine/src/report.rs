@@ -284,10 +284,7 @@ impl Report {
                 Status::Ok
             },
             bundle: BundleInfo {
-                source: match manifest.source {
-                    recorder::Source::Recorded => "recorded".to_owned(),
-                    recorder::Source::Imported => "imported".to_owned(),
-                },
+                source: manifest.source.as_str().to_owned(),
                 recorded_at: manifest.recorded_at.clone(),
                 region: manifest.region.clone(),
                 account: manifest.account.clone(),

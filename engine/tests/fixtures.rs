@@ -5,26 +5,14 @@
 //! known gaps; any other rule that fires fails the case. The text and JSON reports are
 //! snapshotted (`cargo xtask bless` accepts changes, after review).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use engine::case::Case;
 use engine::evidence::Evidence;
 use engine::report::Report;
 use engine::runtime::{Limits, new_engine};
 use recorder::Bundle;
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Case {
-    description: String,
-    #[serde(default)]
-    expect: Vec<String>,
-    #[serde(default)]
-    ok: Vec<String>,
-    #[serde(default)]
-    todo: Vec<String>,
-}
 
 /// A fixed manifest time for in-memory imports, so snapshots are stable.
 const IMPORTED_AT: &str = "2026-11-24T12:00:00.000Z";
@@ -73,9 +61,7 @@ fn fixtures() {
     let root = workspace_root().join("fixtures");
     insta::glob!(&root, "*/*/case.toml", |case_path| {
         let dir = case_path.parent().expect("case dir");
-        let case: Case =
-            toml::from_str(&std::fs::read_to_string(case_path).expect("read case.toml"))
-                .unwrap_or_else(|err| panic!("{}: {err}", case_path.display()));
+        let case = Case::read(case_path).unwrap_or_else(|err| panic!("{err}"));
         assert!(
             !case.description.trim().is_empty(),
             "{}: empty description",
@@ -90,42 +76,13 @@ fn fixtures() {
             "{}: output differs between two runs",
             dir.display()
         );
+        let failures = case.failures(&report);
         assert!(
-            report.rule_errors.is_empty(),
-            "{}: rule errors {:#?}",
+            failures.is_empty(),
+            "{}:\n  {}",
             dir.display(),
-            report.rule_errors
+            failures.join("\n  ")
         );
-
-        let fired: BTreeSet<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
-        for rule in &case.expect {
-            assert!(
-                fired.contains(rule.as_str()),
-                "{}: expected `{rule}` to fire; fired: {fired:?}",
-                dir.display()
-            );
-        }
-        for rule in &case.ok {
-            assert!(
-                !fired.contains(rule.as_str()),
-                "{}: `{rule}` must not fire (near miss)",
-                dir.display()
-            );
-        }
-        for rule in &case.todo {
-            assert!(
-                !fired.contains(rule.as_str()),
-                "{}: `{rule}` is listed in todo but now fires: move it to expect",
-                dir.display()
-            );
-        }
-        for rule in &fired {
-            assert!(
-                case.expect.iter().any(|r| r == rule),
-                "{}: `{rule}` fired but is not in expect",
-                dir.display()
-            );
-        }
 
         insta::assert_snapshot!("text", report.render_text(false));
         insta::assert_snapshot!("json", report.render_json());

@@ -83,6 +83,15 @@ pub enum Source {
     Imported,
 }
 
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Recorded => "recorded",
+            Source::Imported => "imported",
+        }
+    }
+}
+
 /// What redaction did: counts per kind, never the values.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Redaction {

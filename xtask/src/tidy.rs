@@ -4,19 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use engine::case::Case;
 use engine::rule::RuleOrigin;
 use engine::runtime::{Limits, new_engine};
 use engine::taxonomy::is_failure_mode;
-
-#[derive(Debug, serde::Deserialize)]
-struct Case {
-    #[serde(default)]
-    expect: Vec<String>,
-    #[serde(default)]
-    ok: Vec<String>,
-    #[serde(default)]
-    todo: Vec<String>,
-}
 
 /// Runs every check and reports all problems at once.
 pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
@@ -109,14 +100,10 @@ fn check_fixtures(root: &Path, rule_ids: &BTreeSet<String>, problems: &mut Vec<S
                     "{name}: no bundle.json, bundle.json.gz or aws-cli/"
                 ));
             }
-            let Ok(text) = std::fs::read_to_string(case_dir.join("case.toml")) else {
-                problems.push(format!("{name}: no case.toml"));
-                continue;
-            };
-            let case: Case = match toml::from_str(&text) {
+            let case = match Case::read(&case_dir.join("case.toml")) {
                 Ok(case) => case,
                 Err(err) => {
-                    problems.push(format!("{name}/case.toml: {err}"));
+                    problems.push(format!("{err:#}"));
                     continue;
                 }
             };
