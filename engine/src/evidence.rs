@@ -425,6 +425,7 @@ impl Builder {
     }
 
     fn finish(mut self, manifest: Manifest) -> Evidence {
+        apply_selection_limits(&mut self.tasks, &manifest);
         // Stable order: stopped tasks by stop time, then ARN; running tasks after them.
         self.tasks.sort_by(|a, b| {
             let key = |r: &TaskRecord| {
@@ -454,6 +455,46 @@ impl Builder {
             stream.lines.sort_by_key(|line| line.timestamp);
         }
         evidence
+    }
+}
+
+/// Applies `manifest.selection.limits`: stopped tasks that stopped before `stopped_after`
+/// are dropped, and only the `max_stopped_tasks` most recent stopped tasks are kept.
+/// The recorder selects the same tasks when it decides whose logs to fetch.
+fn apply_selection_limits(tasks: &mut Vec<TaskRecord>, manifest: &Manifest) {
+    let limits = &manifest.selection.limits;
+    let stopped_after = limits
+        .get("stopped_after")
+        .and_then(serde_json::Value::as_str)
+        .and_then(Timestamp::parse_iso);
+    if let Some(after) = stopped_after {
+        tasks.retain(|record| {
+            !is_stopped(&record.task) || record.task.stopped_at.is_none_or(|at| at.0 >= after)
+        });
+    }
+    let max = limits
+        .get("max_stopped_tasks")
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok());
+    if let Some(max) = max {
+        let mut stopped: Vec<(Option<Timestamp>, Option<String>)> = tasks
+            .iter()
+            .filter(|record| is_stopped(&record.task))
+            .map(|record| {
+                (
+                    record.task.stopped_at.map(|t| t.0),
+                    record.task.task_arn.clone(),
+                )
+            })
+            .collect();
+        if stopped.len() > max {
+            // Newest first; ties broken by ARN.
+            stopped.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let keep: std::collections::BTreeSet<Option<String>> =
+                stopped.into_iter().take(max).map(|(_, arn)| arn).collect();
+            tasks
+                .retain(|record| !is_stopped(&record.task) || keep.contains(&record.task.task_arn));
+        }
     }
 }
 

@@ -61,6 +61,29 @@ struct GlobalArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Diagnose stopped tasks from the live AWS APIs (read-only)
+    #[command(after_help = EXIT_HELP)]
+    Diagnose {
+        #[command(flatten)]
+        live: LiveArgs,
+        /// Also save the bundle the diagnosis was made from (redacted unless --no-redact)
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
+        /// Overwrite the --save file if it exists
+        #[arg(long)]
+        force: bool,
+    },
+    /// Record every AWS response the diagnosis needs into a bundle, for `replay` anywhere
+    Record {
+        #[command(flatten)]
+        live: LiveArgs,
+        /// Where to write the bundle; gzip-compressed when the name ends in .gz
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Overwrite the output file if it exists
+        #[arg(long)]
+        force: bool,
+    },
     /// Diagnose a recorded bundle, or a folder of AWS CLI outputs, offline
     #[command(after_help = EXIT_HELP)]
     Replay {
@@ -78,6 +101,47 @@ enum Command {
         /// The rule id, e.g. app-missing-config
         rule: String,
     },
+}
+
+/// What to collect from AWS, and how to reach it.
+#[derive(Args)]
+struct LiveArgs {
+    /// The ECS cluster (name or ARN)
+    #[arg(long)]
+    cluster: String,
+    /// A service whose stopped tasks to diagnose (repeatable)
+    #[arg(long = "service", value_name = "NAME")]
+    services: Vec<String>,
+    /// A task to diagnose, by ARN or id (repeatable); for standalone tasks without a service
+    #[arg(long = "task", value_name = "ARN")]
+    tasks: Vec<String>,
+    /// Only tasks that stopped within this long, e.g. 30m or 2h (ECS keeps stopped tasks for about an hour)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    since: Option<std::time::Duration>,
+    /// At most this many stopped tasks, the most recent
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    max_tasks: usize,
+    /// Log lines to read from the end of each container's log stream
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(i32).range(1..=10_000))]
+    log_lines: i32,
+    /// AWS calls in flight at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    /// Seconds one attempt of one AWS call may take
+    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    call_timeout: u64,
+    /// AWS profile (default: AWS_PROFILE, then the default profile)
+    #[arg(long)]
+    profile: Option<String>,
+    /// AWS Region (default: AWS_REGION, then the profile's region)
+    #[arg(long)]
+    region: Option<String>,
+    /// Send every AWS call to this endpoint; AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Keep environment values, credentials found in text and the account id in the bundle
+    #[arg(long)]
+    no_redact: bool,
 }
 
 #[derive(Subcommand)]
@@ -150,6 +214,14 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> anyhow::Result<u8> {
     let global = &cli.global;
     match &cli.command {
+        Command::Diagnose { live, save, force } => {
+            diagnose_live(global, live, save.as_deref(), *force)
+        }
+        Command::Record {
+            live,
+            output,
+            force,
+        } => record(global, live, output, *force),
         Command::Replay { input } => replay(global, input),
         Command::Bundle(BundleCommand::Import {
             inputs,
@@ -189,12 +261,191 @@ fn load_rules(engine: &rhai::Engine, global: &GlobalArgs) -> LoadedRules {
 }
 
 fn replay(global: &GlobalArgs, input: &std::path::Path) -> anyhow::Result<u8> {
+    let input = engine::input::load(input)?;
+    warn_skipped(global, &input.skipped);
+    report_bundle(global, input.bundle)
+}
+
+fn diagnose_live(
+    global: &GlobalArgs,
+    live: &LiveArgs,
+    save: Option<&std::path::Path>,
+    force: bool,
+) -> anyhow::Result<u8> {
+    if let Some(path) = save {
+        refuse_to_clobber(path, force)?;
+    }
+    let bundle = collect_live(global, live)?;
+    if let Some(path) = save {
+        bundle
+            .write(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        if !global.quiet {
+            eprintln!("ecs-autopsy: saved the bundle to {}", path.display());
+        }
+    }
+    report_bundle(global, bundle)
+}
+
+fn record(
+    global: &GlobalArgs,
+    live: &LiveArgs,
+    output: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<u8> {
+    refuse_to_clobber(output, force)?;
+    let bundle = collect_live(global, live)?;
+    bundle
+        .write(output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    if !global.quiet {
+        eprintln!(
+            "ecs-autopsy: wrote {} with {} call(s); replay it with `ecs-autopsy replay {}`",
+            output.display(),
+            bundle.calls.len(),
+            output.display()
+        );
+    }
+    Ok(0)
+}
+
+fn refuse_to_clobber(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    if path.exists() && !force {
+        return Err(anyhow::format_err!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Reads the live APIs into a bundle, redacted unless --no-redact, and warns about every
+/// call that failed. Fails only when nothing at all could be read from ECS.
+fn collect_live(global: &GlobalArgs, live: &LiveArgs) -> anyhow::Result<recorder::Bundle> {
+    use recorder::live::{AwsSettings, CallEvent, Options};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    if live.services.is_empty() && live.tasks.is_empty() {
+        return Err(anyhow::format_err!(
+            "nothing to diagnose: pass --service NAME or --task ARN"
+        ));
+    }
+    let settings = AwsSettings {
+        profile: live.profile.clone(),
+        region: live.region.clone(),
+        endpoint_url: live.endpoint_url.clone(),
+        max_attempts: 5,
+        attempt_timeout: std::time::Duration::from_secs(live.call_timeout.max(1)),
+        operation_timeout: std::time::Duration::from_secs(live.call_timeout.max(1) * 6),
+    };
+    let stopped_after = live.since.map(|since| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let millis = i64::try_from(now.saturating_sub(since).as_millis()).unwrap_or(i64::MAX);
+        recorder::time::Timestamp::from_millis(millis)
+    });
+    let options = Options {
+        cluster: live.cluster.clone(),
+        services: live.services.clone(),
+        tasks: live.tasks.clone(),
+        stopped_after,
+        max_stopped_tasks: live.max_tasks,
+        log_lines: live.log_lines,
+        concurrency: usize::from(live.concurrency),
+    };
+    let show_progress = !global.quiet && std::io::stderr().is_terminal();
+    let done = Arc::new(AtomicUsize::new(0));
+    let observer: Option<recorder::live::CallObserver> = show_progress.then(|| {
+        let done = Arc::clone(&done);
+        let observer: recorder::live::CallObserver = Arc::new(move |event: &CallEvent| {
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            eprint!(
+                "\r\x1b[2Kecs-autopsy: {n} AWS call(s) done, last {} ({} ms)",
+                event.operation,
+                event.elapsed.as_millis()
+            );
+        });
+        observer
+    });
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut bundle = runtime.block_on(async {
+        let sdk = recorder::live::load_sdk_config(&settings).await?;
+        let recorded_at = engine::input::recorded_at_now();
+        anyhow::Ok(recorder::live::collect(&sdk, &options, recorded_at, observer).await)
+    })?;
+    if show_progress {
+        eprint!("\r\x1b[2K");
+    }
+
+    if !global.quiet {
+        for call in &bundle.calls {
+            if let Some(error) = &call.error {
+                let action = recorder::Operation::lookup(&call.service, &call.operation)
+                    .map(|op| format!(" (needs {})", op.iam_action()))
+                    .unwrap_or_default();
+                eprintln!(
+                    "ecs-autopsy: warning: {} {} failed: {}: {}{action}",
+                    call.service, call.operation, error.code, error.message
+                );
+            }
+        }
+    }
+    let ecs_read = bundle
+        .calls
+        .iter()
+        .any(|call| call.service == "ecs" && call.error.is_none());
+    if !ecs_read {
+        let first = bundle.calls.iter().find_map(|call| {
+            call.error.as_ref().map(|e| {
+                format!(
+                    "{} {}: {}: {}",
+                    call.service, call.operation, e.code, e.message
+                )
+            })
+        });
+        return Err(anyhow::format_err!(
+            "could not read anything from ECS in cluster {}{}",
+            live.cluster,
+            first.map(|f| format!(" ({f})")).unwrap_or_default()
+        ));
+    }
+    if !live.no_redact {
+        recorder::redact::redact(&mut bundle);
+    }
+    Ok(bundle)
+}
+
+/// `90s`, `15m`, `2h`, `1d`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30m or 2h"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "m" => value * 60,
+        "h" => value * 3600,
+        "d" => value * 86_400,
+        _ => return Err(format!("`{text}`: use s, m, h or d, as in 30m or 2h")),
+    };
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
+fn report_bundle(global: &GlobalArgs, bundle: recorder::Bundle) -> anyhow::Result<u8> {
     let limits = Limits::standard();
     let engine = runtime::new_engine(&limits);
     let loaded = load_rules(&engine, global);
-    let input = engine::input::load(input)?;
-    warn_skipped(global, &input.skipped);
-    let evidence = Arc::new(Evidence::from_bundle(input.bundle));
+    let evidence = Arc::new(Evidence::from_bundle(bundle));
     let report = engine::diagnose(&engine, &evidence, &loaded.rules, &limits, loaded.replaced);
     let text = match global.format {
         Format::Text => report.render_text(use_color(global.color)),
@@ -229,12 +480,7 @@ fn import(
     output: &std::path::Path,
     force: bool,
 ) -> anyhow::Result<u8> {
-    if output.exists() && !force {
-        return Err(anyhow::format_err!(
-            "{} already exists; pass --force to overwrite it",
-            output.display()
-        ));
-    }
+    refuse_to_clobber(output, force)?;
     let imported = engine::input::import(inputs)?;
     warn_skipped(global, &imported.skipped);
     if imported.bundle.calls.is_empty() {
@@ -396,7 +642,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn init_logging(global: &GlobalArgs) {
-    let default = if global.quiet {
+    // Our own crates log at the chosen level; the AWS SDK only when it has an error to report
+    // (its warnings about unused credential sources are noise here). RUST_LOG overrides.
+    let ours = if global.quiet {
         "error"
     } else {
         match global.verbose {
@@ -405,6 +653,7 @@ fn init_logging(global: &GlobalArgs) {
             _ => "debug",
         }
     };
+    let default = format!("error,ecs_autopsy={ours},engine={ours},recorder={ours}");
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()

@@ -6,7 +6,9 @@
 
 pub mod bundle;
 pub mod import;
+pub mod live;
 pub mod model;
+pub mod redact;
 pub mod time;
 
 pub use bundle::{Bundle, Call, CallError, LoadError, Manifest, Operation, Source};

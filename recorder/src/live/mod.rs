@@ -1,0 +1,681 @@
+//! Live collection: reads ECS, CloudWatch Logs and ELBv2 through the AWS SDK for Rust and
+//! writes every response into a bundle, exactly as `bundle import` would have.
+//!
+//! Read-only by construction: every client carries `ReadOnlyGuard`, which refuses any
+//! operation outside Describe*, List*, Get* and FilterLogEvents before it is sent.
+//! A call that fails is recorded as an error and collection goes on.
+
+mod capture;
+mod elbv2;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::ProvideCredentials as _;
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::types::DesiredStatus;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use futures_util::future::join_all;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+pub use capture::{Capture, Captured, ReadOnlyGuard, is_read_only};
+
+use crate::bundle::{Bundle, Call, CallError, Operation, Source};
+use crate::time::Timestamp;
+
+/// How to reach AWS. Everything unset falls back to the AWS CLI's own configuration chain.
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// Attempts per call, including the first (adaptive retry mode).
+    pub max_attempts: u32,
+    pub attempt_timeout: Duration,
+    pub operation_timeout: Duration,
+}
+
+/// What to collect.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub cluster: String,
+    pub services: Vec<String>,
+    /// Standalone tasks (ARNs or ids), collected whether or not they belong to a service.
+    pub tasks: Vec<String>,
+    /// Ignore tasks that stopped before this time.
+    pub stopped_after: Option<Timestamp>,
+    /// Keep at most this many stopped tasks (the most recent).
+    pub max_stopped_tasks: usize,
+    /// Log lines fetched from the end of each container's stream.
+    pub log_lines: i32,
+    /// Calls in flight at once.
+    pub concurrency: usize,
+}
+
+/// One finished call, for progress display and `-v` logging.
+#[derive(Debug, Clone)]
+pub struct CallEvent {
+    pub operation: Operation,
+    pub elapsed: Duration,
+    pub error: Option<String>,
+}
+
+pub type CallObserver = Arc<dyn Fn(&CallEvent) + Send + Sync>;
+
+/// Why live collection could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error(
+        "no AWS region configured: pass --region, set AWS_REGION, or set `region` in the profile"
+    )]
+    NoRegion,
+    #[error(
+        "no AWS credentials: {0}; run `aws configure` (or `aws sso login --profile NAME`), pass --profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    )]
+    NoCredentials(String),
+}
+
+/// Loads AWS configuration the way the AWS CLI does: environment, profiles (SSO included),
+/// container and instance credentials; `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`
+/// are honoured.
+pub async fn load_sdk_config(settings: &AwsSettings) -> Result<SdkConfig, LiveError> {
+    use aws_config::retry::RetryConfig;
+    use aws_config::timeout::TimeoutConfig;
+
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(settings.max_attempts))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .operation_attempt_timeout(settings.attempt_timeout)
+                .operation_timeout(settings.operation_timeout)
+                .build(),
+        );
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &settings.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let sdk = loader.load().await;
+    if sdk.region().is_none() {
+        return Err(LiveError::NoRegion);
+    }
+    let Some(provider) = sdk.credentials_provider() else {
+        return Err(LiveError::NoCredentials(
+            "no credentials provider is configured".to_owned(),
+        ));
+    };
+    // Resolve once up front, so a missing or expired login is one clear line rather than an
+    // error recorded for every call.
+    if let Err(err) = provider.provide_credentials().await {
+        // The chain explains itself over several lines; errors here are one line.
+        let text = root_cause(&err)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Err(LiveError::NoCredentials(text));
+    }
+    Ok(sdk)
+}
+
+/// Collects every response the diagnosis needs into a bundle. Never fails: failed calls are
+/// recorded as errors in the bundle.
+pub async fn collect(
+    sdk: &SdkConfig,
+    options: &Options,
+    recorded_at: String,
+    observer: Option<CallObserver>,
+) -> Bundle {
+    let ctx = Ctx {
+        ecs: aws_sdk_ecs::Client::from_conf(
+            aws_sdk_ecs::config::Builder::from(sdk)
+                .interceptor(ReadOnlyGuard)
+                .build(),
+        ),
+        logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
+                .interceptor(ReadOnlyGuard)
+                .build(),
+        ),
+        elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(
+            aws_sdk_elasticloadbalancingv2::config::Builder::from(sdk)
+                .interceptor(ReadOnlyGuard)
+                .build(),
+        ),
+        semaphore: Semaphore::new(options.concurrency.max(1)),
+        calls: Mutex::new(Vec::new()),
+        observer,
+    };
+    let cluster = options.cluster.as_str();
+
+    // Services, and the tasks they stopped (and still run, for context).
+    let services = ctx.describe_services(cluster, &options.services).await;
+    let listings = join_all(options.services.iter().flat_map(|service| {
+        [DesiredStatus::Stopped, DesiredStatus::Running]
+            .into_iter()
+            .map(|status| ctx.list_tasks(cluster, service, status))
+    }))
+    .await;
+    let mut arns: Vec<String> = listings.into_iter().flatten().collect();
+    arns.extend(options.tasks.iter().cloned());
+    dedup_keep_order(&mut arns);
+    let tasks = ctx.describe_tasks(cluster, &arns).await;
+
+    // The stopped tasks the report will cover, as the evidence view will select them.
+    let selected = select_stopped(&tasks, options);
+
+    // Task definitions: every revision involved and the previous revision of each family.
+    let mut definitions: BTreeSet<String> = BTreeSet::new();
+    for task in &tasks {
+        definitions.extend(task.task_definition_arn().map(str::to_owned));
+    }
+    for service in &services {
+        definitions.extend(service.task_definition().map(str::to_owned));
+        for deployment in service.deployments() {
+            definitions.extend(deployment.task_definition().map(str::to_owned));
+        }
+    }
+    let mut with_previous = definitions.clone();
+    for arn in &definitions {
+        if let Some(previous) = previous_revision(arn) {
+            with_previous.insert(previous);
+        }
+    }
+    let container_instances: BTreeSet<String> = selected
+        .iter()
+        .filter_map(|task| task.container_instance_arn().map(str::to_owned))
+        .collect();
+    let target_groups: BTreeSet<String> = services
+        .iter()
+        .flat_map(|s| {
+            s.load_balancers()
+                .iter()
+                .filter_map(|lb| lb.target_group_arn().map(str::to_owned))
+        })
+        .collect();
+
+    let (definitions, (), ()) = tokio::join!(
+        ctx.describe_task_definitions(&with_previous),
+        ctx.describe_container_instances(cluster, &container_instances),
+        ctx.describe_target_groups(&target_groups),
+    );
+
+    // Logs: the tail of each selected task's awslogs streams.
+    let streams = log_streams(&selected, &definitions);
+    join_all(
+        streams
+            .iter()
+            .map(|(group, stream)| ctx.get_log_events(group, stream, options.log_lines)),
+    )
+    .await;
+
+    let mut calls = ctx
+        .calls
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    sort_calls(&mut calls);
+    let mut bundle = Bundle::new(Source::Recorded, recorded_at);
+    bundle.manifest.region = sdk.region().map(|r| r.as_ref().to_owned());
+    bundle.manifest.cluster = Some(options.cluster.clone());
+    bundle.manifest.account = tasks
+        .iter()
+        .filter_map(|t| t.task_arn())
+        .chain(services.iter().filter_map(|s| s.service_arn()))
+        .find_map(|arn| crate::import::ArnParts::parse(arn).and_then(|p| p.account));
+    bundle
+        .manifest
+        .selection
+        .services
+        .clone_from(&options.services);
+    bundle.manifest.selection.tasks.clone_from(&options.tasks);
+    bundle.manifest.selection.limits = selection_limits(options);
+    bundle.calls = calls;
+    bundle
+}
+
+/// The manifest's `selection.limits`, which the evidence view applies on every replay.
+fn selection_limits(options: &Options) -> BTreeMap<String, Value> {
+    let mut limits = BTreeMap::new();
+    limits.insert(
+        "max_stopped_tasks".to_owned(),
+        Value::from(options.max_stopped_tasks),
+    );
+    limits.insert("log_lines".to_owned(), Value::from(options.log_lines));
+    if let Some(after) = options.stopped_after {
+        limits.insert("stopped_after".to_owned(), Value::from(after.to_string()));
+    }
+    limits
+}
+
+fn dedup_keep_order(items: &mut Vec<String>) {
+    let mut seen = BTreeSet::new();
+    items.retain(|item| seen.insert(item.clone()));
+}
+
+/// `…:task-definition/web:7` → `…:task-definition/web:6`.
+fn previous_revision(arn: &str) -> Option<String> {
+    let (head, revision) = arn.rsplit_once(':')?;
+    let revision: u64 = revision.parse().ok()?;
+    (revision > 1).then(|| format!("{head}:{}", revision - 1))
+}
+
+fn stopped_at(task: &aws_sdk_ecs::types::Task) -> Option<Timestamp> {
+    task.stopped_at()
+        .and_then(|t| t.to_millis().ok())
+        .map(Timestamp::from_millis)
+}
+
+/// The stopped tasks within the limits, newest first. Mirrors `Evidence`'s selection.
+fn select_stopped<'a>(
+    tasks: &'a [aws_sdk_ecs::types::Task],
+    options: &Options,
+) -> Vec<&'a aws_sdk_ecs::types::Task> {
+    let mut stopped: Vec<&aws_sdk_ecs::types::Task> = tasks
+        .iter()
+        .filter(|t| {
+            t.last_status() == Some("STOPPED")
+                || (t.desired_status() == Some("STOPPED") && t.stop_code().is_some())
+        })
+        .filter(|t| match (options.stopped_after, stopped_at(t)) {
+            (Some(after), Some(at)) => at >= after,
+            _ => true,
+        })
+        .collect();
+    stopped.sort_by(|a, b| {
+        stopped_at(b)
+            .cmp(&stopped_at(a))
+            .then(a.task_arn().cmp(&b.task_arn()))
+    });
+    stopped.truncate(options.max_stopped_tasks);
+    stopped
+}
+
+/// `(log group, stream)` for each container of each task that logs with awslogs.
+fn log_streams(
+    tasks: &[&aws_sdk_ecs::types::Task],
+    definitions: &[aws_sdk_ecs::types::TaskDefinition],
+) -> BTreeSet<(String, String)> {
+    let mut streams = BTreeSet::new();
+    for task in tasks {
+        let Some(arn) = task.task_definition_arn() else {
+            continue;
+        };
+        let Some(definition) = definitions
+            .iter()
+            .find(|d| d.task_definition_arn() == Some(arn))
+        else {
+            continue;
+        };
+        let task_id = task
+            .task_arn()
+            .and_then(|a| a.rsplit('/').next())
+            .unwrap_or_default();
+        for container in definition.container_definitions() {
+            let Some(config) = container.log_configuration() else {
+                continue;
+            };
+            if config.log_driver().as_str() != "awslogs" {
+                continue;
+            }
+            let options = config.options();
+            let (Some(group), Some(name)) = (
+                options.and_then(|o| o.get("awslogs-group")),
+                container.name(),
+            ) else {
+                continue;
+            };
+            // With a prefix the stream is PREFIX/CONTAINER/TASK_ID; without one (EC2 only) it is
+            // the container's runtime id.
+            let stream = match options.and_then(|o| o.get("awslogs-stream-prefix")) {
+                Some(prefix) => Some(format!("{prefix}/{name}/{task_id}")),
+                None => task
+                    .containers()
+                    .iter()
+                    .find(|c| c.name() == Some(name))
+                    .and_then(|c| c.runtime_id().map(str::to_owned)),
+            };
+            if let Some(stream) = stream {
+                streams.insert((group.clone(), stream));
+            }
+        }
+    }
+    streams
+}
+
+/// Calls in a fixed order whatever order they finished in: by operation, then request.
+fn sort_calls(calls: &mut [Call]) {
+    calls.sort_by_cached_key(|call| {
+        let rank = call
+            .known_operation()
+            .and_then(|op| Operation::ALL.iter().position(|o| *o == op))
+            .unwrap_or(usize::MAX);
+        (rank, call.request.to_string())
+    });
+}
+
+struct Ctx {
+    ecs: aws_sdk_ecs::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
+    elb: aws_sdk_elasticloadbalancingv2::Client,
+    semaphore: Semaphore,
+    calls: Mutex<Vec<Call>>,
+    observer: Option<CallObserver>,
+}
+
+impl Ctx {
+    /// Runs one call under the concurrency bound and records it, response or error.
+    /// `request` is the request as recorded (None: the captured JSON request body);
+    /// `to_json` maps the typed output for services whose wire format is not JSON.
+    async fn call<T, E, Fut>(
+        &self,
+        operation: Operation,
+        request: Option<Value>,
+        to_json: Option<fn(&T) -> Value>,
+        send: impl FnOnce(Capture) -> Fut,
+    ) -> Option<T>
+    where
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let _permit = self.semaphore.acquire().await.ok()?;
+        let started = Instant::now();
+        let capture = Capture::default();
+        let result = send(capture.clone()).await;
+        let captured = capture.take();
+        let request = request
+            .or_else(|| {
+                let body = captured.as_ref()?.request_body.as_ref()?;
+                serde_json::from_slice(body).ok()
+            })
+            .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+
+        let (call, output, error) = match result {
+            Ok(output) => {
+                let response = match to_json {
+                    Some(to_json) => serde_json::value::to_raw_value(&to_json(&output)).ok(),
+                    None => captured.as_ref().and_then(|c| {
+                        serde_json::from_slice::<Box<serde_json::value::RawValue>>(&c.response_body)
+                            .ok()
+                    }),
+                };
+                match response.map(|raw| Call::new(operation, request.clone(), raw)) {
+                    Some(Ok(call)) => (call, Some(output), None),
+                    Some(Err(message)) => {
+                        let error = CallError {
+                            code: "InvalidResponse".to_owned(),
+                            message,
+                        };
+                        (
+                            Call::failed(operation, request, error.clone()),
+                            Some(output),
+                            Some(error),
+                        )
+                    }
+                    None => {
+                        let error = CallError {
+                            code: "ResponseNotCaptured".to_owned(),
+                            message: "the response body could not be read as JSON".to_owned(),
+                        };
+                        (
+                            Call::failed(operation, request, error.clone()),
+                            Some(output),
+                            Some(error),
+                        )
+                    }
+                }
+            }
+            Err(err) => {
+                let error = call_error(&err);
+                (
+                    Call::failed(operation, request, error.clone()),
+                    None,
+                    Some(error),
+                )
+            }
+        };
+        let elapsed = started.elapsed();
+        tracing::info!(
+            target: "recorder::aws",
+            "{operation} {}ms{}",
+            elapsed.as_millis(),
+            error.as_ref().map(|e| format!(" failed: {}", e.code)).unwrap_or_default()
+        );
+        if let Some(observer) = &self.observer {
+            observer(&CallEvent {
+                operation,
+                elapsed,
+                error: error.map(|e| format!("{}: {}", e.code, e.message)),
+            });
+        }
+        self.calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(call);
+        output
+    }
+
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> Vec<aws_sdk_ecs::types::Service> {
+        let outputs = join_all(names.chunks(10).map(|chunk| {
+            self.call(Operation::DescribeServices, None, None, |capture| {
+                self.ecs
+                    .describe_services()
+                    .cluster(cluster)
+                    .set_services(Some(chunk.to_vec()))
+                    .customize()
+                    .interceptor(capture)
+                    .send()
+            })
+        }))
+        .await;
+        outputs
+            .into_iter()
+            .flatten()
+            .flat_map(|out| out.services.unwrap_or_default())
+            .collect()
+    }
+
+    async fn list_tasks(&self, cluster: &str, service: &str, status: DesiredStatus) -> Vec<String> {
+        let mut arns = Vec::new();
+        let mut token: Option<String> = None;
+        // A bound on pages, so a service that lists forever cannot hang the collector.
+        for _ in 0..100 {
+            let page = self
+                .call(Operation::ListTasks, None, None, |capture| {
+                    self.ecs
+                        .list_tasks()
+                        .cluster(cluster)
+                        .service_name(service)
+                        .desired_status(status.clone())
+                        .max_results(100)
+                        .set_next_token(token.clone())
+                        .customize()
+                        .interceptor(capture)
+                        .send()
+                })
+                .await;
+            let Some(page) = page else { break };
+            arns.extend(page.task_arns.unwrap_or_default());
+            token = page.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        arns
+    }
+
+    async fn describe_tasks(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Vec<aws_sdk_ecs::types::Task> {
+        let outputs = join_all(arns.chunks(100).map(|chunk| {
+            self.call(Operation::DescribeTasks, None, None, |capture| {
+                self.ecs
+                    .describe_tasks()
+                    .cluster(cluster)
+                    .set_tasks(Some(chunk.to_vec()))
+                    .customize()
+                    .interceptor(capture)
+                    .send()
+            })
+        }))
+        .await;
+        outputs
+            .into_iter()
+            .flatten()
+            .flat_map(|out| out.tasks.unwrap_or_default())
+            .collect()
+    }
+
+    async fn describe_task_definitions(
+        &self,
+        arns: &BTreeSet<String>,
+    ) -> Vec<aws_sdk_ecs::types::TaskDefinition> {
+        let outputs = join_all(arns.iter().map(|arn| {
+            self.call(
+                Operation::DescribeTaskDefinition,
+                None,
+                None,
+                move |capture| {
+                    self.ecs
+                        .describe_task_definition()
+                        .task_definition(arn)
+                        .customize()
+                        .interceptor(capture)
+                        .send()
+                },
+            )
+        }))
+        .await;
+        outputs
+            .into_iter()
+            .flatten()
+            .filter_map(|out| out.task_definition)
+            .collect()
+    }
+
+    async fn describe_container_instances(&self, cluster: &str, arns: &BTreeSet<String>) {
+        let arns: Vec<String> = arns.iter().cloned().collect();
+        join_all(arns.chunks(100).map(|chunk| {
+            self.call(
+                Operation::DescribeContainerInstances,
+                None,
+                None,
+                |capture| {
+                    self.ecs
+                        .describe_container_instances()
+                        .cluster(cluster)
+                        .set_container_instances(Some(chunk.to_vec()))
+                        .customize()
+                        .interceptor(capture)
+                        .send()
+                },
+            )
+        }))
+        .await;
+    }
+
+    async fn describe_target_groups(&self, arns: &BTreeSet<String>) {
+        if arns.is_empty() {
+            return;
+        }
+        let arns: Vec<String> = arns.iter().cloned().collect();
+        join_all(arns.chunks(20).map(|chunk| {
+            let request = serde_json::json!({ "TargetGroupArns": chunk });
+            self.call(
+                Operation::DescribeTargetGroups,
+                Some(request),
+                Some(elbv2::target_groups_json),
+                |capture| {
+                    self.elb
+                        .describe_target_groups()
+                        .set_target_group_arns(Some(chunk.to_vec()))
+                        .customize()
+                        .interceptor(capture)
+                        .send()
+                },
+            )
+        }))
+        .await;
+        join_all(arns.iter().map(|arn| {
+            let request = serde_json::json!({ "TargetGroupArn": arn });
+            self.call(
+                Operation::DescribeTargetHealth,
+                Some(request),
+                Some(elbv2::target_health_json),
+                move |capture| {
+                    self.elb
+                        .describe_target_health()
+                        .target_group_arn(arn)
+                        .customize()
+                        .interceptor(capture)
+                        .send()
+                },
+            )
+        }))
+        .await;
+    }
+
+    async fn get_log_events(&self, group: &str, stream: &str, limit: i32) {
+        self.call(Operation::GetLogEvents, None, None, |capture| {
+            self.logs
+                .get_log_events()
+                .log_group_name(group)
+                .log_stream_name(stream)
+                .start_from_head(false)
+                .limit(limit)
+                .customize()
+                .interceptor(capture)
+                .send()
+        })
+        .await;
+    }
+}
+
+/// The innermost error's message: "Connection refused (os error 111)" rather than five layers
+/// of wrapping.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+/// The error as the bundle records it: the AWS error code when there is one, else the kind of
+/// failure (timeout, connection, unreadable response).
+fn call_error<E>(err: &SdkError<E, HttpResponse>) -> CallError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let source = root_cause(err);
+    let (code, message) = match err {
+        SdkError::ServiceError(service) => {
+            let inner = service.err();
+            (
+                inner.code().unwrap_or("UnknownError").to_owned(),
+                inner
+                    .message()
+                    .map_or_else(|| source.clone(), str::to_owned),
+            )
+        }
+        SdkError::TimeoutError(_) => ("TimeoutError".to_owned(), source),
+        SdkError::DispatchFailure(_) => ("DispatchFailure".to_owned(), source),
+        SdkError::ResponseError(_) => ("ResponseError".to_owned(), source),
+        SdkError::ConstructionFailure(_) => ("ConstructionFailure".to_owned(), source),
+        _ => ("UnknownError".to_owned(), source),
+    };
+    CallError { code, message }
+}
