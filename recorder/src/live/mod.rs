@@ -241,6 +241,33 @@ pub async fn collect(
     bundle
 }
 
+/// The only way the collector makes clients: each carries the read-only guard.
+fn guarded_clients(
+    sdk: &SdkConfig,
+) -> (
+    aws_sdk_ecs::Client,
+    aws_sdk_cloudwatchlogs::Client,
+    aws_sdk_elasticloadbalancingv2::Client,
+) {
+    (
+        aws_sdk_ecs::Client::from_conf(
+            aws_sdk_ecs::config::Builder::from(sdk)
+                .interceptor(ReadOnlyGuard)
+                .build(),
+        ),
+        aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
+                .interceptor(ReadOnlyGuard)
+                .build(),
+        ),
+        aws_sdk_elasticloadbalancingv2::Client::from_conf(
+            aws_sdk_elasticloadbalancingv2::config::Builder::from(sdk)
+                .interceptor(ReadOnlyGuard)
+                .build(),
+        ),
+    )
+}
+
 /// The manifest's `selection.limits`, which the evidence view applies on every replay.
 fn selection_limits(options: &Options) -> BTreeMap<String, Value> {
     let mut limits = BTreeMap::new();
@@ -678,4 +705,103 @@ where
         _ => ("UnknownError".to_owned(), source),
     };
     CallError { code, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    /// Answers every request with an empty JSON object and counts requests.
+    #[derive(Debug, Clone, Default)]
+    struct Counting(Arc<AtomicUsize>);
+
+    impl HttpConnector for Counting {
+        fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            let status = StatusCode::try_from(200u16).expect("valid status");
+            HttpConnectorFuture::ready(Ok(HttpResponse::new(status, SdkBody::from("{}"))))
+        }
+    }
+
+    impl HttpClient for Counting {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(self.clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn clients_refuse_writes_before_sending_anything() {
+        let counting = Counting::default();
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "AKID", "SECRET", None, None, "test",
+            ))
+            .http_client(counting.clone())
+            .load()
+            .await;
+        let (ecs, logs, _elb) = guarded_clients(&sdk);
+
+        let stop = ecs.stop_task().cluster("prod").task("t").send().await;
+        let err = format!("{:?}", stop.expect_err("StopTask must be refused"));
+        assert!(
+            err.contains("ecs-autopsy is read-only: refusing to call ECS StopTask"),
+            "{err}"
+        );
+        let update = ecs
+            .update_service()
+            .cluster("prod")
+            .service("api")
+            .desired_count(0)
+            .send()
+            .await;
+        assert!(update.is_err());
+        let put = logs
+            .put_retention_policy()
+            .log_group_name("/ecs/api")
+            .retention_in_days(1)
+            .send()
+            .await;
+        assert!(put.is_err());
+        assert_eq!(
+            counting.0.load(Ordering::SeqCst),
+            0,
+            "a refused call must not reach the network"
+        );
+
+        // Reads go through.
+        ecs.list_tasks()
+            .cluster("prod")
+            .send()
+            .await
+            .expect("ListTasks is allowed");
+        assert_eq!(counting.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn previous_revisions() {
+        assert_eq!(
+            previous_revision("arn:aws:ecs:eu-west-1:1:task-definition/api:7").as_deref(),
+            Some("arn:aws:ecs:eu-west-1:1:task-definition/api:6")
+        );
+        assert_eq!(
+            previous_revision("arn:aws:ecs:eu-west-1:1:task-definition/api:1"),
+            None
+        );
+        assert_eq!(previous_revision("api"), None);
+    }
 }

@@ -1,0 +1,388 @@
+//! The real collector and the real AWS SDK against canned HTTP responses, for the faults an
+//! emulator cannot produce: throttling, server errors, AccessDenied, timeouts. The canned
+//! responses come from a fixture bundle, so a whole incident can be "collected" offline.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use recorder::Bundle;
+use recorder::live::{Options, collect};
+use serde_json::Value;
+
+#[derive(Debug, Clone)]
+enum Reply {
+    Answer(u16, String),
+    Hang,
+}
+
+/// Serves a bundle's responses: by operation (from `x-amz-target`), choosing the recorded call
+/// whose request values all appear in the request body. `faults` are served first, per
+/// operation, in order.
+#[derive(Debug, Clone)]
+struct FixtureClient {
+    calls: Arc<Vec<(String, Vec<String>, String)>>,
+    faults: Arc<Mutex<BTreeMap<String, VecDeque<Reply>>>>,
+    requests: Arc<Mutex<BTreeMap<String, usize>>>,
+}
+
+fn string_leaves(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| string_leaves(v, out)),
+        Value::Object(map) => map.values().for_each(|v| string_leaves(v, out)),
+        _ => {}
+    }
+}
+
+impl FixtureClient {
+    fn from_bundle(bundle: &Bundle) -> FixtureClient {
+        let calls = bundle
+            .calls
+            .iter()
+            .filter_map(|call| {
+                let response = call.response.as_ref()?.get().to_owned();
+                let mut leaves = Vec::new();
+                string_leaves(&call.request, &mut leaves);
+                Some((call.operation.clone(), leaves, response))
+            })
+            .collect();
+        FixtureClient {
+            calls: Arc::new(calls),
+            faults: Arc::default(),
+            requests: Arc::default(),
+        }
+    }
+
+    fn fault(self, operation: &str, replies: &[Reply]) -> FixtureClient {
+        self.faults
+            .lock()
+            .expect("lock")
+            .entry(operation.to_owned())
+            .or_default()
+            .extend(replies.iter().cloned());
+        self
+    }
+
+    fn requests(&self, operation: &str) -> usize {
+        self.requests
+            .lock()
+            .expect("lock")
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn reply(&self, operation: &str, body: &str) -> Reply {
+        *self
+            .requests
+            .lock()
+            .expect("lock")
+            .entry(operation.to_owned())
+            .or_default() += 1;
+        if let Some(reply) = self
+            .faults
+            .lock()
+            .expect("lock")
+            .get_mut(operation)
+            .and_then(VecDeque::pop_front)
+        {
+            return reply;
+        }
+        let found = self
+            .calls
+            .iter()
+            .filter(|(op, _, _)| op == operation)
+            .find(|(_, leaves, _)| leaves.iter().all(|leaf| body.contains(leaf.as_str())));
+        match (found, operation) {
+            (Some((_, _, response)), _) => Reply::Answer(200, response.clone()),
+            (None, "ListTasks") => Reply::Answer(200, r#"{"taskArns": []}"#.to_owned()),
+            (None, _) => Reply::Answer(
+                400,
+                format!(
+                    r#"{{"__type": "ClientException", "message": "no {operation} response for this request in the test fixture"}}"#
+                ),
+            ),
+        }
+    }
+}
+
+impl HttpConnector for FixtureClient {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let operation = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|target| target.rsplit('.').next())
+            .unwrap_or_default()
+            .to_owned();
+        let body = request
+            .body()
+            .bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        match self.reply(&operation, &body) {
+            Reply::Hang => HttpConnectorFuture::new(std::future::pending()),
+            Reply::Answer(status, body) => {
+                let status = StatusCode::try_from(status).expect("valid status");
+                let mut response = HttpResponse::new(status, SdkBody::from(body));
+                response
+                    .headers_mut()
+                    .insert("content-type", "application/x-amz-json-1.1");
+                HttpConnectorFuture::ready(Ok(response))
+            }
+        }
+    }
+}
+
+impl HttpClient for FixtureClient {
+    fn http_connector(
+        &self,
+        _: &HttpConnectorSettings,
+        _: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}
+
+fn fixture(case: &str) -> Bundle {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(case)
+        .join("bundle.json");
+    Bundle::read(&path).expect("fixture loads")
+}
+
+async fn sdk(client: &FixtureClient, max_attempts: u32) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "AKID", "SECRET", None, None, "test",
+        ))
+        .http_client(client.clone())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(max_attempts)
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(20)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_millis(300))
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+fn options(service: &str) -> Options {
+    Options {
+        cluster: "prod".to_owned(),
+        services: vec![service.to_owned()],
+        tasks: Vec::new(),
+        stopped_after: None,
+        max_stopped_tasks: 100,
+        log_lines: 200,
+        concurrency: 8,
+    }
+}
+
+fn calls_of<'a>(bundle: &'a Bundle, operation: &str) -> Vec<&'a recorder::Call> {
+    bundle
+        .calls
+        .iter()
+        .filter(|c| c.operation == operation)
+        .collect()
+}
+
+#[tokio::test]
+async fn collects_a_whole_incident_through_the_sdk() {
+    let original = fixture("app-missing-config/dropped-env-var");
+    let client = FixtureClient::from_bundle(&original);
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &options("api"),
+        "2026-11-24T10:00:00.000Z".to_owned(),
+        None,
+    )
+    .await;
+
+    let ops: Vec<(&str, bool)> = bundle
+        .calls
+        .iter()
+        .map(|c| (c.operation.as_str(), c.error.is_none()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("DescribeTasks", true),
+            ("DescribeServices", true),
+            ("DescribeTaskDefinition", true),
+            ("DescribeTaskDefinition", true),
+            ("ListTasks", true),
+            ("ListTasks", true),
+            ("GetLogEvents", true),
+        ]
+    );
+    // The request is what was sent, in the API's spelling.
+    let logs = calls_of(&bundle, "GetLogEvents")[0];
+    assert_eq!(
+        logs.request["logStreamName"],
+        "ecs/api/5f1c2e7a0b9d4e8f9a1b2c3d4e5f6a7b"
+    );
+    assert_eq!(logs.request["startFromHead"], false);
+    assert_eq!(bundle.manifest.account.as_deref(), Some("123456789012"));
+    assert_eq!(bundle.manifest.region.as_deref(), Some("eu-west-1"));
+    // Same responses, same canonical bundle however the calls interleaved.
+    let again = collect(
+        &sdk(&client, 3).await,
+        &options("api"),
+        "2026-11-24T10:00:00.000Z".to_owned(),
+        None,
+    )
+    .await;
+    assert_eq!(bundle.to_canonical_json(), again.to_canonical_json());
+}
+
+#[tokio::test]
+async fn throttling_then_success_records_one_successful_call() {
+    let throttled = Reply::Answer(
+        400,
+        r#"{"__type": "ThrottlingException", "message": "Rate exceeded"}"#.to_owned(),
+    );
+    let client = FixtureClient::from_bundle(&fixture("app-missing-config/dropped-env-var"))
+        .fault("DescribeServices", &[throttled.clone(), throttled]);
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &options("api"),
+        "t".to_owned(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        client.requests("DescribeServices"),
+        3,
+        "two throttled attempts, then success"
+    );
+    let services = calls_of(&bundle, "DescribeServices");
+    assert_eq!(
+        services.len(),
+        1,
+        "one record per logical call, not per attempt"
+    );
+    assert!(services[0].error.is_none() && services[0].response.is_some());
+}
+
+#[tokio::test]
+async fn server_errors_are_retried() {
+    let broken = Reply::Answer(
+        500,
+        r#"{"__type": "ServerException", "message": "Service unavailable"}"#.to_owned(),
+    );
+    let client = FixtureClient::from_bundle(&fixture("app-missing-config/dropped-env-var"))
+        .fault("DescribeTasks", &[broken]);
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &options("api"),
+        "t".to_owned(),
+        None,
+    )
+    .await;
+    assert_eq!(client.requests("DescribeTasks"), 2);
+    assert!(calls_of(&bundle, "DescribeTasks")[0].error.is_none());
+}
+
+#[tokio::test]
+async fn throttling_that_never_ends_is_recorded_as_an_error() {
+    let throttled = Reply::Answer(
+        400,
+        r#"{"__type": "ThrottlingException", "message": "Rate exceeded"}"#.to_owned(),
+    );
+    let client = FixtureClient::from_bundle(&fixture("app-missing-config/dropped-env-var")).fault(
+        "DescribeServices",
+        &[throttled.clone(), throttled.clone(), throttled],
+    );
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &options("api"),
+        "t".to_owned(),
+        None,
+    )
+    .await;
+    let services = calls_of(&bundle, "DescribeServices");
+    let error = services[0].error.as_ref().expect("recorded as an error");
+    assert_eq!(
+        (error.code.as_str(), error.message.as_str()),
+        ("ThrottlingException", "Rate exceeded")
+    );
+    // Everything else was still collected.
+    assert!(calls_of(&bundle, "DescribeTasks")[0].error.is_none());
+}
+
+#[tokio::test]
+async fn access_denied_on_logs_is_recorded_and_the_rest_collected() {
+    let denied = Reply::Answer(
+        400,
+        r#"{"__type": "AccessDeniedException", "message": "User: arn:aws:sts::123456789012:assumed-role/oncall/jane is not authorized to perform: logs:GetLogEvents"}"#.to_owned(),
+    );
+    let client = FixtureClient::from_bundle(&fixture("app-missing-config/dropped-env-var"))
+        .fault("GetLogEvents", &[denied]);
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &options("api"),
+        "t".to_owned(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        client.requests("GetLogEvents"),
+        1,
+        "AccessDenied is not retried"
+    );
+    let logs = calls_of(&bundle, "GetLogEvents");
+    let error = logs[0].error.as_ref().expect("recorded as an error");
+    assert_eq!(error.code, "AccessDeniedException");
+    assert_eq!(logs[0].request["logGroupName"], "/ecs/api");
+    assert_eq!(calls_of(&bundle, "DescribeTaskDefinition").len(), 2);
+}
+
+#[tokio::test]
+async fn a_call_that_hangs_times_out_without_stalling_the_others() {
+    let client = FixtureClient::from_bundle(&fixture("app-missing-config/dropped-env-var"))
+        .fault("GetLogEvents", &[Reply::Hang, Reply::Hang]);
+    let started = Instant::now();
+    let bundle = collect(
+        &sdk(&client, 2).await,
+        &options("api"),
+        "t".to_owned(),
+        None,
+    )
+    .await;
+    let error = calls_of(&bundle, "GetLogEvents")[0]
+        .error
+        .clone()
+        .expect("timed out");
+    assert_eq!(error.code, "TimeoutError");
+    assert_eq!(
+        client.requests("GetLogEvents"),
+        2,
+        "one retry after the first attempt timed out"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(calls_of(&bundle, "DescribeTasks")[0].error.is_none());
+}
