@@ -134,22 +134,11 @@ pub async fn collect(
     recorded_at: String,
     observer: Option<CallObserver>,
 ) -> Bundle {
+    let (ecs, logs, elb) = guarded_clients(sdk);
     let ctx = Ctx {
-        ecs: aws_sdk_ecs::Client::from_conf(
-            aws_sdk_ecs::config::Builder::from(sdk)
-                .interceptor(ReadOnlyGuard)
-                .build(),
-        ),
-        logs: aws_sdk_cloudwatchlogs::Client::from_conf(
-            aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
-                .interceptor(ReadOnlyGuard)
-                .build(),
-        ),
-        elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(
-            aws_sdk_elasticloadbalancingv2::config::Builder::from(sdk)
-                .interceptor(ReadOnlyGuard)
-                .build(),
-        ),
+        ecs,
+        logs,
+        elb,
         semaphore: Semaphore::new(options.concurrency.max(1)),
         calls: Mutex::new(Vec::new()),
         observer,
