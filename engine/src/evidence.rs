@@ -647,6 +647,40 @@ mod tests {
             "containerDefinitions": [{"name": "api", "logConfiguration": {"logDriver": "awslogs",
                 "options": {"awslogs-group": "/ecs/api", "awslogs-stream-prefix": "ecs"}}}]}}}"#;
 
+    #[test]
+    fn selection_limits_keep_the_newest_stopped_tasks() {
+        let tasks = r#"[{"service": "ecs", "operation": "DescribeTasks", "request": {}, "response": {"tasks": [
+            {"taskArn": "arn:aws:ecs:eu-west-1:1:task/prod/old", "lastStatus": "STOPPED", "stoppedAt": 1000},
+            {"taskArn": "arn:aws:ecs:eu-west-1:1:task/prod/mid", "lastStatus": "STOPPED", "stoppedAt": 2000},
+            {"taskArn": "arn:aws:ecs:eu-west-1:1:task/prod/new", "lastStatus": "STOPPED", "stoppedAt": 3000},
+            {"taskArn": "arn:aws:ecs:eu-west-1:1:task/prod/run", "lastStatus": "RUNNING"}]}}]"#;
+        let ids = |limits: serde_json::Value| {
+            let mut bundle = bundle(tasks);
+            bundle.manifest.selection.limits = serde_json::from_value(limits).expect("limits");
+            let evidence = Evidence::from_bundle(bundle);
+            evidence
+                .tasks
+                .iter()
+                .map(|t| t.task_id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(serde_json::json!({})), ["old", "mid", "new", "run"]);
+        assert_eq!(
+            ids(serde_json::json!({"max_stopped_tasks": 2})),
+            ["mid", "new", "run"]
+        );
+        assert_eq!(
+            ids(serde_json::json!({"stopped_after": "1970-01-01T00:25:00Z"})),
+            ["mid", "new", "run"]
+        );
+        assert_eq!(
+            ids(
+                serde_json::json!({"stopped_after": "1970-01-01T00:25:00Z", "max_stopped_tasks": 1})
+            ),
+            ["new", "run"]
+        );
+    }
+
     #[track_caller]
     fn check_attribution(log_call: &str, expect: Option<(&str, Option<&str>)>) {
         let evidence =
