@@ -51,7 +51,7 @@ struct GlobalArgs {
     /// Treat rule runtime errors as errors (exit code 2)
     #[arg(long, global = true)]
     strict: bool,
-    /// More logging on stderr (-v: progress, -vv: every rule); RUST_LOG overrides
+    /// More logging on stderr (-v: each AWS call and its duration, -vv: every rule); RUST_LOG overrides
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     verbose: u8,
     /// Only errors on stderr

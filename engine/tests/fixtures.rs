@@ -88,3 +88,33 @@ fn fixtures() {
         insta::assert_snapshot!("json", report.render_json());
     });
 }
+
+/// Redaction never changes a diagnosis: for every fixture, the report on the redacted bundle
+/// equals the report on the original with the same redaction applied to its text.
+#[test]
+fn redaction_never_changes_the_diagnosis() {
+    let root = workspace_root().join("fixtures");
+    let mut cases: Vec<PathBuf> = Vec::new();
+    for mode in std::fs::read_dir(&root).expect("fixtures") {
+        for case in std::fs::read_dir(mode.expect("entry").path()).expect("cases") {
+            cases.push(case.expect("entry").path());
+        }
+    }
+    cases.sort();
+    assert!(cases.len() > 10);
+    for dir in cases {
+        let original = load_case_input(&dir);
+        let mut redactor = recorder::redact::Redactor::for_bundle(&original);
+        let mut redacted = original.clone();
+        recorder::redact::redact(&mut redacted);
+        let mut expected = serde_json::to_value(diagnose(original)).expect("report JSON");
+        redactor.value(&mut expected);
+        let actual = serde_json::to_value(diagnose(redacted)).expect("report JSON");
+        assert_eq!(
+            actual,
+            expected,
+            "{}: redaction changed the report",
+            dir.display()
+        );
+    }
+}
