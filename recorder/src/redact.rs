@@ -98,6 +98,11 @@ pub fn redact(bundle: &mut Bundle) {
         *task = redactor.text(task);
     }
     bundle.manifest.redaction.enabled = true;
+    // Accounts pseudonymised (how many distinct ids, not how many places).
+    let accounts = u64::try_from(redactor.accounts.len()).unwrap_or(u64::MAX);
+    if accounts > 0 {
+        redactor.counts.insert("account-id", accounts);
+    }
     for (kind, count) in redactor.counts {
         *bundle
             .manifest

@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod docs;
+mod moto;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +19,8 @@ tasks:
   test    the whole test suite, as CI runs it: fmt check, clippy, tidy and every test
   tidy    repository checks (rule files, fixtures, snapshots, generated docs)
   docs    regenerate docs/rules/*.md and the README rule table from rules/*.rhai
-  bless   re-run the fixture test accepting new snapshots (review the diff before committing)";
+  bless   re-run the fixture test accepting new snapshots (review the diff before committing)
+  moto    install the pinned AWS emulator (moto) into target/moto-venv for the live tests";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(&root()).map(|()| println!("tidy: ok")),
         Some("docs") => docs::write(&root()),
         Some("bless") => bless(),
+        Some("moto") => moto::install(&root()).map(|python| println!("moto: {}", python.display())),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -85,7 +88,12 @@ fn test() -> anyhow::Result<()> {
         &[],
     )?;
     tidy::run(&root())?;
-    cargo(&["test", "--workspace", "--all-targets"], &[])?;
+    let python = moto::install(&root())?;
+    let python = python.to_string_lossy().into_owned();
+    cargo(
+        &["test", "--workspace", "--all-targets"],
+        &[(moto::PYTHON_ENV, python.as_str())],
+    )?;
     eprintln!("xtask: test suite passed in {:.0?}", started.elapsed());
     Ok(())
 }

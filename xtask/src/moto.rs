@@ -1,0 +1,54 @@
+//! The AWS emulator for the live tests: moto, pinned in `recorder/tests/moto/requirements.txt`,
+//! installed into a virtual environment under `target/` by the project itself.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The variable the live tests read to find the emulator's Python.
+pub(crate) const PYTHON_ENV: &str = "ECS_AUTOPSY_MOTO_PYTHON";
+
+/// Creates `target/moto-venv` and installs the pinned requirements, unless the same
+/// requirements are already installed. Returns the venv's Python.
+pub(crate) fn install(root: &Path) -> anyhow::Result<PathBuf> {
+    let requirements = root.join("recorder/tests/moto/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements)
+        .map_err(|err| anyhow::format_err!("{}: {err}", requirements.display()))?;
+    let venv = root.join("target/moto-venv");
+    let python = venv.join("bin/python");
+    let stamp = venv.join("installed-requirements.txt");
+    if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(python);
+    }
+
+    eprintln!(
+        "xtask: installing the AWS emulator (moto) into {}",
+        venv.display()
+    );
+    let system_python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    run(Command::new(&system_python)
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv))?;
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+            "-r",
+        ])
+        .arg(&requirements))?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(python)
+}
+
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let status = command
+        .status()
+        .map_err(|err| anyhow::format_err!("{command:?}: {err}"))?;
+    if !status.success() {
+        return Err(anyhow::format_err!("{command:?} failed ({status})"));
+    }
+    Ok(())
+}
