@@ -440,3 +440,67 @@ fn no_secret_reaches_a_bundle_or_a_report() {
         "redaction changed the diagnosis:\n{report}"
     );
 }
+
+fn json_report(args: &[&str]) -> serde_json::Value {
+    let out = run(args, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+#[test]
+fn standalone_task_by_arn() {
+    let emulator = Emulator::start("oom");
+    let arn = emulator.staged.task_arns[0].clone();
+    let endpoint = emulator.staged.endpoint.clone();
+    let dir = temp_dir("standalone");
+    let bundle = dir.join("task.json");
+    let args = [
+        "--cluster",
+        "prod",
+        "--task",
+        arn.as_str(),
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        endpoint.as_str(),
+    ];
+    let mut record = vec!["record", "-o", bundle.to_str().expect("utf-8")];
+    record.extend(args);
+    assert_eq!(run(&record, &[]).status.code(), Some(0));
+    let inspect = text(&run(&["bundle", "inspect", bundle.to_str().expect("utf-8")], &[]).stdout);
+    assert!(
+        !inspect.contains("ListTasks") && !inspect.contains("DescribeServices"),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains("DescribeTasks") && inspect.contains("GetLogEvents"),
+        "{inspect}"
+    );
+
+    let mut diagnose = vec!["diagnose", "--format", "json"];
+    diagnose.extend(args);
+    let report = json_report(&diagnose);
+    assert_eq!(report["tasks"].as_array().map(Vec::len), Some(1));
+    assert_eq!(report["tasks"][0]["root_cause"], "oom-container-limit");
+}
+
+#[test]
+fn max_tasks_keeps_the_most_recent_stops() {
+    let emulator = Emulator::start("health-check-loop");
+    let args = emulator.live_args();
+    let mut all = vec!["diagnose", "--format", "json"];
+    all.extend(args.iter().map(String::as_str));
+    let everything = json_report(&all);
+    let tasks = everything["tasks"].as_array().expect("tasks");
+    assert_eq!(tasks.len(), 3);
+    let newest = tasks
+        .iter()
+        .max_by_key(|t| t["stopped_at"].as_str().unwrap_or_default().to_owned())
+        .expect("a task");
+
+    let mut limited = all.clone();
+    limited.extend(["--max-tasks", "1"]);
+    let one = json_report(&limited);
+    assert_eq!(one["tasks"].as_array().map(Vec::len), Some(1));
+    assert_eq!(one["tasks"][0]["task_arn"], newest["task_arn"]);
+}

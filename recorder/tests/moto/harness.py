@@ -649,7 +649,18 @@ def scenario_secrets(st: Stage) -> Staged:
             (timedelta(seconds=0.305), f"auth: cached service session token {jwt}"),
         ],
     )
-    staged.secrets = [password, access_key_id, bearer, jwt, stripe_key]
+    # StopTask's reason is free text typed by a person (catalogue B7), so it can carry a
+    # secret too: a second task, stopped by hand, with a password in its stop reason.
+    admin_password = _rand(alnum, 18)
+    t = Timeline.ran(anchor(50), run=timedelta(minutes=10))
+    manual = st.stopped_task(StoppedTask(
+        task_definition="billing:2", container="billing",
+        stop_code="UserInitiated",
+        stopped_reason=f"incident 4711: stopped while rotating postgres://admin:{admin_password}@db.internal:5432/billing",
+        exit_code=143, container_reason=None, times=t, logs=[],
+    ))
+    staged.task_arns.append(manual)
+    staged.secrets = [password, access_key_id, bearer, jwt, stripe_key, admin_password]
     return staged
 
 
