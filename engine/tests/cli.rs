@@ -476,3 +476,73 @@ fn bad_flags_exit_2_and_help_documents_exit_codes() {
         &[],
     );
 }
+
+/// The binary with no AWS configuration at all: no variables, no profile files, no instance
+/// metadata. Nothing can be reached, so nothing is contacted.
+fn run_without_aws(args: &[&str]) -> Output {
+    let home = temp_dir("no-aws-home");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .args(args)
+        .env("HOME", &*home)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", home.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"))
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn missing_region_or_credentials_is_one_clear_line() {
+    let no_region = run_without_aws(&["diagnose", "--cluster", "prod", "--service", "api"]);
+    check(
+        &no_region,
+        2,
+        &[],
+        &["no AWS region configured: pass --region, set AWS_REGION"],
+    );
+    assert_eq!(
+        text(&no_region.stderr).lines().count(),
+        1,
+        "{}",
+        text(&no_region.stderr)
+    );
+
+    let no_credentials = run_without_aws(&[
+        "record",
+        "--cluster",
+        "prod",
+        "--service",
+        "api",
+        "--region",
+        "eu-west-1",
+        "-o",
+        "x.json",
+    ]);
+    check(
+        &no_credentials,
+        2,
+        &[],
+        &["no AWS credentials:", "run `aws configure`"],
+    );
+    assert_eq!(
+        text(&no_credentials.stderr).lines().count(),
+        1,
+        "{}",
+        text(&no_credentials.stderr)
+    );
+
+    let nothing = run_without_aws(&["diagnose", "--cluster", "prod"]);
+    check(
+        &nothing,
+        2,
+        &[],
+        &["nothing to diagnose: pass --service NAME or --task ARN"],
+    );
+}

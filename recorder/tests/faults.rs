@@ -33,7 +33,8 @@ enum Reply {
 #[derive(Debug, Clone)]
 struct FixtureClient {
     calls: Arc<Vec<(String, Vec<String>, String)>>,
-    faults: Arc<Mutex<BTreeMap<String, VecDeque<Reply>>>>,
+    /// `(operation, text the request body must contain, reply)`, each served once, in order.
+    faults: Arc<Mutex<VecDeque<(String, Option<String>, Reply)>>>,
     requests: Arc<Mutex<BTreeMap<String, usize>>>,
 }
 
@@ -66,12 +67,21 @@ impl FixtureClient {
     }
 
     fn fault(self, operation: &str, replies: &[Reply]) -> FixtureClient {
-        self.faults
-            .lock()
-            .expect("lock")
-            .entry(operation.to_owned())
-            .or_default()
-            .extend(replies.iter().cloned());
+        let mut faults = self.faults.lock().expect("lock");
+        faults.extend(
+            replies
+                .iter()
+                .map(|reply| (operation.to_owned(), None, reply.clone())),
+        );
+        drop(faults);
+        self
+    }
+
+    /// Serves `reply` once, to the first `operation` request whose body contains `needle`.
+    fn fault_when(self, operation: &str, needle: &str, reply: Reply) -> FixtureClient {
+        let mut faults = self.faults.lock().expect("lock");
+        faults.push_back((operation.to_owned(), Some(needle.to_owned()), reply));
+        drop(faults);
         self
     }
 
@@ -91,15 +101,14 @@ impl FixtureClient {
             .expect("lock")
             .entry(operation.to_owned())
             .or_default() += 1;
-        if let Some(reply) = self
-            .faults
-            .lock()
-            .expect("lock")
-            .get_mut(operation)
-            .and_then(VecDeque::pop_front)
-        {
+        let mut faults = self.faults.lock().expect("lock");
+        let due = faults.iter().position(|(op, needle, _)| {
+            op == operation && needle.as_deref().is_none_or(|needle| body.contains(needle))
+        });
+        if let Some((_, _, reply)) = due.and_then(|index| faults.remove(index)) {
             return reply;
         }
+        drop(faults);
         let found = self
             .calls
             .iter()
@@ -385,4 +394,45 @@ async fn a_call_that_hangs_times_out_without_stalling_the_others() {
         started.elapsed()
     );
     assert!(calls_of(&bundle, "DescribeTasks")[0].error.is_none());
+}
+
+#[tokio::test]
+async fn stopped_tasks_are_listed_across_pages() {
+    let original = fixture("app-missing-config/dropped-env-var");
+    let listed = "arn:aws:ecs:eu-west-1:123456789012:task/prod/5f1c2e7a0b9d4e8f9a1b2c3d4e5f6a7b";
+    let second = "arn:aws:ecs:eu-west-1:123456789012:task/prod/0000000000000000000000000000beef";
+    let client = FixtureClient::from_bundle(&original)
+        .fault_when(
+            "ListTasks",
+            "STOPPED",
+            Reply::Answer(
+                200,
+                format!(r#"{{"taskArns": ["{listed}"], "nextToken": "page-2"}}"#),
+            ),
+        )
+        .fault_when(
+            "ListTasks",
+            "page-2",
+            Reply::Answer(200, format!(r#"{{"taskArns": ["{second}"]}}"#)),
+        );
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &options("api"),
+        "t".to_owned(),
+        None,
+    )
+    .await;
+    let listings = calls_of(&bundle, "ListTasks");
+    assert_eq!(
+        listings.len(),
+        3,
+        "two pages of stopped tasks and one of running tasks"
+    );
+    assert!(listings.iter().any(|c| c.request["nextToken"] == "page-2"));
+    let described = &calls_of(&bundle, "DescribeTasks")[0].request["tasks"];
+    assert_eq!(
+        described,
+        &serde_json::json!([listed, second]),
+        "both pages are described"
+    );
 }
