@@ -21,6 +21,9 @@ use recorder::Bundle;
 use recorder::live::{Options, collect};
 use serde_json::Value;
 
+/// `(operation, text the request body must contain, reply)`, served once, in order.
+type Fault = (String, Option<String>, Reply);
+
 #[derive(Debug, Clone)]
 enum Reply {
     Answer(u16, String),
@@ -33,8 +36,7 @@ enum Reply {
 #[derive(Debug, Clone)]
 struct FixtureClient {
     calls: Arc<Vec<(String, Vec<String>, String)>>,
-    /// `(operation, text the request body must contain, reply)`, each served once, in order.
-    faults: Arc<Mutex<VecDeque<(String, Option<String>, Reply)>>>,
+    faults: Arc<Mutex<VecDeque<Fault>>>,
     requests: Arc<Mutex<BTreeMap<String, usize>>>,
 }
 
