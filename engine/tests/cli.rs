@@ -1,8 +1,12 @@
 //! End-to-end tests of the `ecs-autopsy` binary, run as a user would run it.
 
+mod common;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::{TempDir, isolated_binary, text};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -20,10 +24,6 @@ fn run(args: &[&str]) -> Output {
         .env("SOURCE_DATE_EPOCH", "1795510800")
         .output()
         .expect("binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[track_caller]
@@ -49,33 +49,8 @@ fn check(output: &Output, code: i32, stdout_has: &[&str], stderr_has: &[&str]) {
     }
 }
 
-/// A scratch directory, removed when the test ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl std::ops::Deref for TempDir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn temp_dir(name: &str) -> TempDir {
-    let dir = std::env::temp_dir().join(format!("ecs-autopsy-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    TempDir(dir)
+    TempDir::new("cli", name)
 }
 
 fn write(path: &Path, bytes: &[u8]) {
@@ -481,19 +456,8 @@ fn bad_flags_exit_2_and_help_documents_exit_codes() {
 /// metadata. Nothing can be reached, so nothing is contacted.
 fn run_without_aws(args: &[&str]) -> Output {
     let home = temp_dir("no-aws-home");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("AWS_") {
-            command.env_remove(key);
-        }
-    }
-    command
+    isolated_binary(&home)
         .args(args)
-        .env("HOME", &*home)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", home.join("config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"))
-        .env_remove("RUST_LOG")
         .output()
         .expect("binary runs")
 }

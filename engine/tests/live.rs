@@ -5,11 +5,15 @@
 //!
 //! The emulator is installed by `cargo xtask moto` (and `cargo xtask test`), which pins it.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use common::{TempDir, isolated_binary, text};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -117,51 +121,18 @@ impl Drop for Emulator {
 /// Runs the binary with dummy credentials, no profile files and no instance metadata, so
 /// nothing but the emulator is ever contacted.
 fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let home = std::env::temp_dir().join(format!("ecs-autopsy-live-home-{}", std::process::id()));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("AWS_") {
-            command.env_remove(key);
-        }
-    }
-    command
+    let home = TempDir::new("live-home", &format!("{:?}", std::thread::current().id()));
+    isolated_binary(&home)
         .args(args)
-        .env("HOME", &home)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", home.join("no-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .envs(envs.iter().copied());
-    command.output().expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A scratch directory, removed when the test ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+        .envs(envs.iter().copied())
+        .output()
+        .expect("the binary runs")
 }
 
 fn temp_dir(name: &str) -> TempDir {
-    let dir = std::env::temp_dir().join(format!("ecs-autopsy-live-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    TempDir(dir)
+    TempDir::new("live", name)
 }
 
 /// Diagnoses live, then records and replays, in every format; returns the text report.
