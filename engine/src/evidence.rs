@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use recorder::bundle::{Bundle, CallError, Manifest, Response};
 use recorder::model;
+use recorder::selection::Limits;
 use recorder::time::Timestamp;
 
 /// Where a record sits in the bundle: `calls[call].response.<collection>[index]`.
@@ -215,8 +216,11 @@ impl Evidence {
 
 /// A task counts as stopped when ECS says so, or when it is on its way there with a stop code.
 pub fn is_stopped(task: &model::Task) -> bool {
-    task.last_status.as_deref() == Some("STOPPED")
-        || (task.desired_status.as_deref() == Some("STOPPED") && task.stop_code.is_some())
+    recorder::selection::is_stopped(
+        task.last_status.as_deref(),
+        task.desired_status.as_deref(),
+        task.stop_code.is_some(),
+    )
 }
 
 /// The id at the end of a task ARN (`arn:…:task/cluster/ID` or the old `arn:…:task/ID`).
@@ -458,44 +462,27 @@ impl Builder {
     }
 }
 
-/// Applies `manifest.selection.limits`: stopped tasks that stopped before `stopped_after`
-/// are dropped, and only the `max_stopped_tasks` most recent stopped tasks are kept.
-/// The recorder selects the same tasks when it decides whose logs to fetch.
+/// Applies `manifest.selection.limits`, the selection the recorder made when it collected.
 fn apply_selection_limits(tasks: &mut Vec<TaskRecord>, manifest: &Manifest) {
-    let limits = &manifest.selection.limits;
-    let stopped_after = limits
-        .get("stopped_after")
-        .and_then(serde_json::Value::as_str)
-        .and_then(Timestamp::parse_iso);
-    if let Some(after) = stopped_after {
-        tasks.retain(|record| {
-            !is_stopped(&record.task) || record.task.stopped_at.is_none_or(|at| at.0 >= after)
+    let limits = Limits::from_manifest(&manifest.selection.limits);
+    if limits == Limits::default() {
+        return;
+    }
+    let stopped = tasks
+        .iter()
+        .filter(|record| is_stopped(&record.task))
+        .map(|record| {
+            (
+                record.task.stopped_at.map(|t| t.0),
+                record.task.task_arn.as_deref(),
+            )
         });
-    }
-    let max = limits
-        .get("max_stopped_tasks")
-        .and_then(serde_json::Value::as_u64)
-        .and_then(|n| usize::try_from(n).ok());
-    if let Some(max) = max {
-        let mut stopped: Vec<(Option<Timestamp>, Option<String>)> = tasks
-            .iter()
-            .filter(|record| is_stopped(&record.task))
-            .map(|record| {
-                (
-                    record.task.stopped_at.map(|t| t.0),
-                    record.task.task_arn.clone(),
-                )
-            })
-            .collect();
-        if stopped.len() > max {
-            // Newest first; ties broken by ARN.
-            stopped.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-            let keep: std::collections::BTreeSet<Option<String>> =
-                stopped.into_iter().take(max).map(|(_, arn)| arn).collect();
-            tasks
-                .retain(|record| !is_stopped(&record.task) || keep.contains(&record.task.task_arn));
-        }
-    }
+    let keep: std::collections::BTreeSet<Option<String>> = limits
+        .select(stopped)
+        .into_iter()
+        .map(|arn| arn.map(str::to_owned))
+        .collect();
+    tasks.retain(|record| !is_stopped(&record.task) || keep.contains(&record.task.task_arn));
 }
 
 fn log_line(loc: Loc, event: model::LogEvent) -> LogLine {

@@ -9,6 +9,7 @@ pub mod import;
 pub mod live;
 pub mod model;
 pub mod redact;
+pub mod selection;
 pub mod time;
 
 pub use bundle::{Bundle, Call, CallError, LoadError, Manifest, Operation, Source};

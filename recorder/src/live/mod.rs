@@ -25,6 +25,7 @@ use tokio::sync::Semaphore;
 pub use capture::{Capture, Captured, ReadOnlyGuard, is_read_only};
 
 use crate::bundle::{Bundle, Call, CallError, Operation, Source};
+use crate::selection::{Limits, MAX_STOPPED_TASKS, STOPPED_AFTER, is_stopped};
 use crate::time::Timestamp;
 
 /// How to reach AWS. Everything unset falls back to the AWS CLI's own configuration chain.
@@ -261,12 +262,12 @@ fn guarded_clients(
 fn selection_limits(options: &Options) -> BTreeMap<String, Value> {
     let mut limits = BTreeMap::new();
     limits.insert(
-        "max_stopped_tasks".to_owned(),
+        MAX_STOPPED_TASKS.to_owned(),
         Value::from(options.max_stopped_tasks),
     );
     limits.insert("log_lines".to_owned(), Value::from(options.log_lines));
     if let Some(after) = options.stopped_after {
-        limits.insert("stopped_after".to_owned(), Value::from(after.to_string()));
+        limits.insert(STOPPED_AFTER.to_owned(), Value::from(after.to_string()));
     }
     limits
 }
@@ -289,29 +290,23 @@ fn stopped_at(task: &aws_sdk_ecs::types::Task) -> Option<Timestamp> {
         .map(Timestamp::from_millis)
 }
 
-/// The stopped tasks within the limits, newest first. Mirrors `Evidence`'s selection.
+/// The stopped tasks within the limits, newest first: the same selection the evidence view
+/// makes on replay.
 fn select_stopped<'a>(
     tasks: &'a [aws_sdk_ecs::types::Task],
     options: &Options,
 ) -> Vec<&'a aws_sdk_ecs::types::Task> {
-    let mut stopped: Vec<&aws_sdk_ecs::types::Task> = tasks
+    let limits = Limits {
+        stopped_after: options.stopped_after,
+        max_stopped_tasks: Some(options.max_stopped_tasks),
+    };
+    let stopped = tasks
         .iter()
-        .filter(|t| {
-            t.last_status() == Some("STOPPED")
-                || (t.desired_status() == Some("STOPPED") && t.stop_code().is_some())
-        })
-        .filter(|t| match (options.stopped_after, stopped_at(t)) {
-            (Some(after), Some(at)) => at >= after,
-            _ => true,
-        })
-        .collect();
-    stopped.sort_by(|a, b| {
-        stopped_at(b)
-            .cmp(&stopped_at(a))
-            .then(a.task_arn().cmp(&b.task_arn()))
-    });
-    stopped.truncate(options.max_stopped_tasks);
-    stopped
+        .filter(|t| is_stopped(t.last_status(), t.desired_status(), t.stop_code().is_some()));
+    let keep = limits.select(stopped.clone().map(|t| (stopped_at(t), t.task_arn())));
+    keep.iter()
+        .filter_map(|arn| stopped.clone().find(|t| t.task_arn() == *arn))
+        .collect()
 }
 
 /// `(log group, stream)` for each container of each task that logs with awslogs.
