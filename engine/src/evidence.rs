@@ -192,13 +192,23 @@ impl Evidence {
         task_id: &'a str,
         container: Option<&'a str>,
     ) -> impl Iterator<Item = &'a LogLine> + 'a {
+        self.task_streams(task_id, container)
+            .flat_map(|(_, stream)| stream.lines.iter())
+    }
+
+    /// The log streams of one task, optionally of one container, with their index.
+    pub fn task_streams<'a>(
+        &'a self,
+        task_id: &'a str,
+        container: Option<&'a str>,
+    ) -> impl Iterator<Item = (usize, &'a LogStream)> + 'a {
         self.log_streams
             .iter()
-            .filter(move |stream| {
+            .enumerate()
+            .filter(move |(_, stream)| {
                 stream.task_id.as_deref() == Some(task_id)
                     && container.is_none_or(|name| stream.container.as_deref() == Some(name))
             })
-            .flat_map(|stream| stream.lines.iter())
     }
 
     pub fn call_failed(&self, service: &str, operation: &str) -> Option<&FailedCall> {

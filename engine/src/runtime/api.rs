@@ -240,16 +240,12 @@ fn task_handles(ev: &Arc<Evidence>, indexes: impl Iterator<Item = usize>) -> Arr
 
 fn log_lines(ev: &Arc<Evidence>, task_id: &str, container: Option<&str>) -> Array {
     let mut lines: Vec<LogLineHandle> = Vec::new();
-    for (stream_index, stream) in ev.log_streams.iter().enumerate() {
-        let matches = stream.task_id.as_deref() == Some(task_id)
-            && container.is_none_or(|name| stream.container.as_deref() == Some(name));
-        if matches {
-            lines.extend((0..stream.lines.len()).map(|index| LogLineHandle {
-                ev: Arc::clone(ev),
-                stream: stream_index,
-                index,
-            }));
-        }
+    for (stream_index, stream) in ev.task_streams(task_id, container) {
+        lines.extend((0..stream.lines.len()).map(|index| LogLineHandle {
+            ev: Arc::clone(ev),
+            stream: stream_index,
+            index,
+        }));
     }
     lines.sort_by_key(|handle| handle.line().timestamp);
     array(lines.into_iter())
