@@ -186,14 +186,19 @@ impl Evidence {
         })
     }
 
-    /// Log lines of one task, optionally of one container, in time order.
+    /// Log lines of one task, optionally of one container, in time order across its streams
+    /// (the order rules see them in). Lines without a timestamp keep their stream order, first.
     pub fn task_logs<'a>(
         &'a self,
         task_id: &'a str,
         container: Option<&'a str>,
-    ) -> impl Iterator<Item = &'a LogLine> + 'a {
-        self.task_streams(task_id, container)
+    ) -> Vec<&'a LogLine> {
+        let mut lines: Vec<&LogLine> = self
+            .task_streams(task_id, container)
             .flat_map(|(_, stream)| stream.lines.iter())
+            .collect();
+        lines.sort_by_key(|line| line.timestamp);
+        lines
     }
 
     /// The log streams of one task, optionally of one container, with their index.

@@ -4,6 +4,7 @@
 //! `report::Report` → text, JSON or Markdown. Nothing here talks to AWS.
 
 pub mod case;
+pub mod diff;
 pub mod evidence;
 pub mod input;
 pub mod inspect;
@@ -11,6 +12,7 @@ pub mod report;
 pub mod rule;
 pub mod runtime;
 pub mod taxonomy;
+pub mod timeline;
 
 use std::sync::Arc;
 
@@ -89,5 +91,6 @@ fn to_finding(evidence: &Evidence, rule: &Rule, finding: runtime::ScriptFinding)
         evidence: finding.evidence,
         hint: finding.hint,
         doc_url: finding.doc_url,
+        symptom_of: None,
     }
 }

@@ -70,6 +70,8 @@ pub struct Finding {
     pub evidence: Vec<Fact>,
     pub hint: Option<String>,
     pub doc_url: Option<String>,
+    /// For a symptom: the rule id of the root cause it is a consequence of.
+    pub symptom_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -95,6 +97,45 @@ pub struct TaskSummary {
     /// The last log lines, for undiagnosed tasks only.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub last_log_lines: Vec<String>,
+    /// Lifecycle timestamps, service events naming the task and its log lines, in time order.
+    pub timeline: Vec<crate::timeline::Entry>,
+}
+
+/// Tasks that stopped the same way: same service, task definition, verdict, root cause, stop
+/// code, stop reason and container exits (ids, addresses and numbers aside).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Repeat {
+    pub service: Option<String>,
+    pub verdict: TaskVerdict,
+    pub root_cause: Option<String>,
+    pub count: usize,
+    pub first_stopped_at: Option<String>,
+    pub last_stopped_at: Option<String>,
+    /// In stop-time order; the first is the one the text report shows in full.
+    pub task_ids: Vec<String>,
+}
+
+/// What changed in a failing task definition since its previous revision in the bundle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Revision {
+    pub task_definition: String,
+    pub previous: String,
+    pub changes: Vec<crate::diff::Change>,
+}
+
+/// How one service's stops split by kind of root cause.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServiceSummary {
+    pub service: String,
+    pub stopped_tasks: usize,
+    pub application: usize,
+    pub oom: usize,
+    pub health_check: usize,
+    pub startup_infrastructure: usize,
+    pub benign: usize,
+    /// Root causes from team rules outside the taxonomy.
+    pub other: usize,
+    pub undiagnosed: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -126,6 +167,8 @@ pub struct Summary {
     pub undiagnosed: usize,
     /// Root causes by rule id.
     pub root_causes: BTreeMap<String, usize>,
+    /// Per service (tasks without a service under `(standalone)`), by kind of root cause.
+    pub services: Vec<ServiceSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -137,7 +180,11 @@ pub struct Report {
     pub bundle: BundleInfo,
     pub summary: Summary,
     pub tasks: Vec<TaskSummary>,
+    /// Groups of two or more tasks that stopped the same way.
+    pub repeats: Vec<Repeat>,
     pub findings: Vec<Finding>,
+    /// Revision diffs of the task definitions the stopped tasks ran.
+    pub revisions: Vec<Revision>,
     pub missing_evidence: Vec<MissingEvidence>,
     pub rule_errors: Vec<RuleError>,
     /// Built-in rules replaced by team rules with the same id.
@@ -197,6 +244,7 @@ impl Report {
             let last_log_lines = if verdict == TaskVerdict::Undiagnosed {
                 let lines: Vec<String> = evidence
                     .task_logs(&record.task_id, None)
+                    .into_iter()
                     .map(|l| l.message.clone())
                     .collect();
                 lines[lines.len().saturating_sub(LAST_LOG_LINES)..].to_vec()
@@ -241,8 +289,12 @@ impl Report {
                     })
                     .collect(),
                 last_log_lines,
+                timeline: crate::timeline::build(evidence, record),
             });
         }
+        link_symptoms(&mut findings, &tasks);
+        let repeats = repeats(&tasks);
+        let revisions = revisions(evidence);
 
         let missing_evidence = evidence
             .failed_calls
@@ -268,6 +320,7 @@ impl Report {
             benign: count(TaskVerdict::Benign),
             undiagnosed: count(TaskVerdict::Undiagnosed),
             root_causes,
+            services: service_summaries(&tasks),
         };
         let problem = summary.undiagnosed > 0
             || findings
@@ -303,7 +356,9 @@ impl Report {
             },
             summary,
             tasks,
+            repeats,
             findings,
+            revisions,
             missing_evidence,
             rule_errors,
             replaced_rules,
@@ -322,8 +377,9 @@ impl Report {
     }
 }
 
-/// Gives each finding its verdict. Per subject (task or service), the most severe finding
-/// that is neither benign nor marked a symptom is the root cause; the others are symptoms.
+/// Gives each finding its verdict. Per subject (task or service), the finding first in the
+/// taxonomy's precedence that is neither benign nor marked a symptom is the root cause; the
+/// others are symptoms.
 fn rank(findings: &mut [Finding]) {
     let mut subjects: BTreeMap<(Option<String>, Option<String>), Vec<usize>> = BTreeMap::new();
     for (index, finding) in findings.iter().enumerate() {
@@ -341,9 +397,14 @@ fn rank(findings: &mut [Finding]) {
                 findings[i].verdict == Verdict::RootCause && findings[i].severity != Severity::Info
             })
             .collect();
-        candidates.sort_by(|&a, &b| {
-            (findings[a].severity, &findings[a].rule)
-                .cmp(&(findings[b].severity, &findings[b].rule))
+        // Taxonomy precedence first (by category, so a team rule filed under a failure mode
+        // ranks as that mode), then severity, then the rule id for a stable order.
+        candidates.sort_by_cached_key(|&i| {
+            (
+                crate::taxonomy::precedence(&findings[i].category),
+                findings[i].severity,
+                findings[i].rule.clone(),
+            )
         });
         for &index in indexes {
             if findings[index].verdict == Verdict::RootCause
@@ -462,6 +523,10 @@ impl Report {
             ))
         );
         for task in &self.tasks {
+            let repeat = self.repeat_of(&task.task_id);
+            if repeat.is_some_and(|r| r.task_ids[0] != task.task_id) {
+                continue;
+            }
             out.push('\n');
             let mut title = format!("task {}", task.task_id);
             let context: Vec<String> = [
@@ -485,12 +550,15 @@ impl Report {
             ];
             let stopped: Vec<String> = stopped.into_iter().flatten().collect();
             let _ = writeln!(out, "  stopped     {}", stopped.join("  "));
+            if let Some(repeat) = repeat {
+                let _ = writeln!(out, "  {:<10}  {}", "repeated", repeat.describe());
+            }
             let mine: Vec<&Finding> = self
                 .findings
                 .iter()
                 .filter(|f| f.task_arn.as_deref() == Some(task.task_arn.as_str()))
                 .collect();
-            if mine.is_empty() {
+            if task.verdict == TaskVerdict::Undiagnosed {
                 let _ = writeln!(
                     out,
                     "  {}  no rule explains this stop",
@@ -513,12 +581,24 @@ impl Report {
                         .unwrap_or_default();
                     let _ = writeln!(out, "    container {}: {exit}{reason}", container.name);
                 }
-                for line in &task.last_log_lines {
-                    let _ = writeln!(out, "    log  {line}");
-                }
             }
             for finding in mine {
                 render_finding_text(&mut out, finding, &p);
+            }
+            render_timeline_text(&mut out, &task.timeline, &p);
+        }
+        for revision in &self.revisions {
+            out.push('\n');
+            let _ = writeln!(
+                out,
+                "{}",
+                p.bold(&format!(
+                    "task definition {} (changed since {})",
+                    revision.task_definition, revision.previous
+                ))
+            );
+            for change in &revision.changes {
+                let _ = writeln!(out, "  {}", change.describe());
             }
         }
         let service_findings: Vec<&Finding> = self
@@ -565,7 +645,17 @@ impl Report {
         }
         out.push('\n');
         let _ = writeln!(out, "{}", p.bold(&summary_line(self)));
+        for service in &self.summary.services {
+            let _ = writeln!(out, "  service {}: {}", service.service, service.describe());
+        }
         out
+    }
+
+    /// The group of identical stops `task_id` belongs to, if any.
+    pub fn repeat_of(&self, task_id: &str) -> Option<&Repeat> {
+        self.repeats
+            .iter()
+            .find(|r| r.task_ids.iter().any(|id| id == task_id))
     }
 
     /// A Markdown rendering to paste into a ticket.
@@ -574,8 +664,37 @@ impl Report {
         let _ = writeln!(out, "## ecs-autopsy report\n");
         let _ = writeln!(out, "{}\n", header(self));
         let _ = writeln!(out, "**{}**\n", summary_line(self));
+        if !self.summary.services.is_empty() {
+            let _ = writeln!(
+                out,
+                "| service | stopped | application | OOM | health checks | start-up/infrastructure | benign | other | undiagnosed |\n|---|---|---|---|---|---|---|---|---|"
+            );
+            for s in &self.summary.services {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    md_cell(&s.service),
+                    s.stopped_tasks,
+                    s.application,
+                    s.oom,
+                    s.health_check,
+                    s.startup_infrastructure,
+                    s.benign,
+                    s.other,
+                    s.undiagnosed
+                );
+            }
+            out.push('\n');
+        }
         for task in &self.tasks {
+            let repeat = self.repeat_of(&task.task_id);
+            if repeat.is_some_and(|r| r.task_ids[0] != task.task_id) {
+                continue;
+            }
             let _ = writeln!(out, "### Task `{}`\n", task.task_id);
+            if let Some(repeat) = repeat {
+                let _ = writeln!(out, "**Repeated:** {}\n", md_cell(&repeat.describe()));
+            }
             let _ = writeln!(out, "| field | value |\n|---|---|");
             let row = |out: &mut String, key: &str, value: Option<&String>| {
                 if let Some(value) = value {
@@ -611,7 +730,7 @@ impl Report {
                 .iter()
                 .filter(|f| f.task_arn.as_deref() == Some(task.task_arn.as_str()))
                 .collect();
-            if mine.is_empty() {
+            if task.verdict == TaskVerdict::Undiagnosed {
                 let _ = writeln!(out, "**Undiagnosed:** no rule explains this stop.\n");
                 if !task.last_log_lines.is_empty() {
                     let _ = writeln!(out, "Last log lines:\n\n```text");
@@ -624,6 +743,18 @@ impl Report {
             for finding in mine {
                 render_finding_markdown(&mut out, finding);
             }
+            render_timeline_markdown(&mut out, &task.timeline);
+        }
+        for revision in &self.revisions {
+            let _ = writeln!(
+                out,
+                "### Task definition `{}` (changed since `{}`)\n",
+                revision.task_definition, revision.previous
+            );
+            for change in &revision.changes {
+                let _ = writeln!(out, "- {}", md_cell(&change.describe()));
+            }
+            out.push('\n');
         }
         let service_findings: Vec<&Finding> = self
             .findings
@@ -665,10 +796,11 @@ impl Report {
 fn render_finding_text(out: &mut String, finding: &Finding, p: &Palette) {
     let _ = writeln!(
         out,
-        "  {:<10}  {}  {}",
+        "  {:<10}  {}  {}{}",
         p.verdict(finding.verdict),
         p.bold(&finding.rule),
-        finding.message
+        finding.message,
+        symptom_suffix(finding)
     );
     for (index, fact) in finding.evidence.iter().enumerate() {
         let label = if index == 0 { "evidence" } else { "" };
@@ -696,9 +828,10 @@ fn render_finding_markdown(out: &mut String, finding: &Finding) {
     };
     let _ = writeln!(
         out,
-        "**{verdict}: `{}`** — {}\n",
+        "**{verdict}: `{}`** — {}{}\n",
         finding.rule,
-        md_cell(&finding.message)
+        md_cell(&finding.message),
+        symptom_suffix(finding)
     );
     if !finding.evidence.is_empty() {
         let _ = writeln!(out, "| evidence | value |\n|---|---|");
@@ -720,9 +853,277 @@ fn render_finding_markdown(out: &mut String, finding: &Finding) {
     }
 }
 
+/// ` (symptom of RULE)` when a symptom's root cause is another rule's finding.
+fn symptom_suffix(finding: &Finding) -> String {
+    match &finding.symptom_of {
+        Some(root) if *root != finding.rule => format!(" (symptom of {root})"),
+        _ => String::new(),
+    }
+}
+
+/// `10:02:03.456` from an RFC 3339 UTC timestamp (the date is in the task's `stopped` line).
+fn time_of_day(at: &str) -> &str {
+    at.split_once('T')
+        .map_or(at, |(_, time)| time.trim_end_matches('Z'))
+}
+
+fn timeline_label(entry: &crate::timeline::Entry) -> String {
+    use crate::timeline::EntryKind;
+    match entry.kind {
+        EntryKind::Task | EntryKind::Elided => entry.text.clone(),
+        EntryKind::Event => format!("event  {}", entry.text),
+        EntryKind::Log => format!(
+            "log {}  {}",
+            entry.container.as_deref().unwrap_or("?"),
+            entry.text
+        ),
+    }
+}
+
+fn render_timeline_text(out: &mut String, timeline: &[crate::timeline::Entry], p: &Palette) {
+    for (index, entry) in timeline.iter().enumerate() {
+        let label = if index == 0 { "timeline" } else { "" };
+        let at = entry.at.as_deref().map_or("", time_of_day);
+        let _ = writeln!(
+            out,
+            "  {label:<10}  {}  {}",
+            p.dim(&format!("{at:<12}")),
+            timeline_label(entry)
+        );
+    }
+}
+
+fn render_timeline_markdown(out: &mut String, timeline: &[crate::timeline::Entry]) {
+    if timeline.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "<details><summary>Timeline</summary>\n\n```text");
+    for entry in timeline {
+        let at = entry.at.as_deref().map_or("", time_of_day);
+        let _ = writeln!(out, "{at:<12}  {}", timeline_label(entry));
+    }
+    let _ = writeln!(out, "```\n\n</details>\n");
+}
+
+impl Repeat {
+    /// `14 tasks stopped the same way between 10:02:03 and 10:41:10: id, id, …`
+    pub fn describe(&self) -> String {
+        let window = match (&self.first_stopped_at, &self.last_stopped_at) {
+            (Some(first), Some(last)) => format!(" between {first} and {last}"),
+            _ => String::new(),
+        };
+        format!(
+            "{} tasks stopped the same way{window}: {}",
+            self.count,
+            self.task_ids.join(", ")
+        )
+    }
+}
+
 /// Keeps a value on one table row.
 fn md_cell(text: &str) -> String {
     text.replace('|', "\\|")
         .replace('\n', " ")
         .replace('`', "'")
+}
+
+/// Points every symptom at its root cause: the root cause of the same task, else of the same
+/// service; a service-level symptom with no service-level root cause (a circuit-breaker
+/// rollback) points at the most common root cause among that service's stopped tasks.
+fn link_symptoms(findings: &mut [Finding], tasks: &[TaskSummary]) {
+    let mut task_root: BTreeMap<String, String> = BTreeMap::new();
+    let mut service_root: BTreeMap<String, String> = BTreeMap::new();
+    for finding in findings.iter() {
+        if finding.verdict != Verdict::RootCause {
+            continue;
+        }
+        match (&finding.task_arn, &finding.service) {
+            (Some(arn), _) => {
+                task_root.insert(arn.clone(), finding.rule.clone());
+            }
+            (None, Some(service)) => {
+                service_root
+                    .entry(service.clone())
+                    .or_insert_with(|| finding.rule.clone());
+            }
+            (None, None) => {}
+        }
+    }
+    let mut by_service: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    for task in tasks {
+        if let (Some(service), Some(rule)) = (&task.service, &task.root_cause) {
+            *by_service
+                .entry(service.as_str())
+                .or_default()
+                .entry(rule.as_str())
+                .or_default() += 1;
+        }
+    }
+    for finding in findings.iter_mut() {
+        if finding.verdict != Verdict::Symptom {
+            continue;
+        }
+        finding.symptom_of = match (&finding.task_arn, &finding.service) {
+            (Some(arn), _) => task_root.get(arn).cloned(),
+            (None, Some(service)) => service_root.get(service).cloned().or_else(|| {
+                by_service.get(service.as_str()).and_then(|counts| {
+                    counts
+                        .iter()
+                        .max_by_key(|(rule, n)| {
+                            (**n, std::cmp::Reverse(crate::taxonomy::precedence(rule)))
+                        })
+                        .map(|(rule, _)| (*rule).to_owned())
+                })
+            }),
+            (None, None) => None,
+        };
+    }
+}
+
+static VOLATILE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"[0-9a-f]{8,}(?:-[0-9a-f]{4,})*|\b\d+(?:\.\d+)*\b").expect("valid")
+});
+
+/// What makes two stops "the same way".
+fn stop_signature(task: &TaskSummary) -> String {
+    let normalize = |text: &str| VOLATILE.replace_all(text, "#").into_owned();
+    let mut key = format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+        task.service,
+        task.task_definition,
+        task.verdict,
+        task.root_cause,
+        task.stop_code,
+        normalize(task.stopped_reason.as_deref().unwrap_or_default())
+    );
+    for container in &task.containers {
+        let _ = write!(
+            key,
+            "|{}:{:?}:{}",
+            container.name,
+            container.exit_code,
+            normalize(container.reason.as_deref().unwrap_or_default())
+        );
+    }
+    key
+}
+
+/// Groups of at least two tasks that stopped the same way, in order of their first task.
+fn repeats(tasks: &[TaskSummary]) -> Vec<Repeat> {
+    let mut groups: Vec<(String, Vec<&TaskSummary>)> = Vec::new();
+    for task in tasks {
+        let signature = stop_signature(task);
+        match groups.iter_mut().find(|(key, _)| *key == signature) {
+            Some((_, members)) => members.push(task),
+            None => groups.push((signature, vec![task])),
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|(_, members)| members.len() > 1)
+        .map(|(_, members)| {
+            let times = members.iter().filter_map(|t| t.stopped_at.clone());
+            Repeat {
+                service: members[0].service.clone(),
+                verdict: members[0].verdict,
+                root_cause: members[0].root_cause.clone(),
+                count: members.len(),
+                first_stopped_at: times.clone().min(),
+                last_stopped_at: times.max(),
+                task_ids: members.iter().map(|t| t.task_id.clone()).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Revision diffs for every task definition a stopped task ran, when its predecessor is in
+/// the bundle and something changed.
+fn revisions(evidence: &Evidence) -> Vec<Revision> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (_, record) in evidence.stopped_tasks() {
+        let Some(index) = record.task_definition else {
+            continue;
+        };
+        if !seen.insert(index) {
+            continue;
+        }
+        let Some(previous) = evidence.previous_revision(index) else {
+            continue;
+        };
+        let name = |i: usize| {
+            let d = &evidence.task_definitions[i].definition;
+            format!(
+                "{}:{}",
+                d.family.clone().unwrap_or_default(),
+                d.revision.unwrap_or_default()
+            )
+        };
+        let changes = crate::diff::changes(
+            &evidence.task_definitions[previous].definition,
+            &evidence.task_definitions[index].definition,
+            &evidence.task_definitions[index].loc.path(),
+        );
+        if !changes.is_empty() {
+            out.push(Revision {
+                task_definition: name(index),
+                previous: name(previous),
+                changes,
+            });
+        }
+    }
+    out
+}
+
+/// Per service, how its stops split by kind of root cause.
+fn service_summaries(tasks: &[TaskSummary]) -> Vec<ServiceSummary> {
+    use crate::taxonomy::StopKind;
+    let mut by_service: BTreeMap<String, ServiceSummary> = BTreeMap::new();
+    for task in tasks {
+        let name = task
+            .service
+            .clone()
+            .unwrap_or_else(|| "(standalone)".to_owned());
+        let summary = by_service
+            .entry(name.clone())
+            .or_insert_with(|| ServiceSummary {
+                service: name,
+                ..ServiceSummary::default()
+            });
+        summary.stopped_tasks += 1;
+        match (&task.verdict, &task.root_cause) {
+            (TaskVerdict::Undiagnosed, _) => summary.undiagnosed += 1,
+            (TaskVerdict::Benign, _) => summary.benign += 1,
+            (TaskVerdict::Diagnosed, Some(rule)) => match crate::taxonomy::stop_kind(rule) {
+                StopKind::Application => summary.application += 1,
+                StopKind::Oom => summary.oom += 1,
+                StopKind::HealthCheck => summary.health_check += 1,
+                StopKind::StartupInfrastructure => summary.startup_infrastructure += 1,
+                StopKind::Benign => summary.benign += 1,
+                StopKind::Other => summary.other += 1,
+            },
+            (TaskVerdict::Diagnosed, None) => summary.other += 1,
+        }
+    }
+    by_service.into_values().collect()
+}
+
+impl ServiceSummary {
+    /// `12 stopped: 8 application, 3 OOM, 1 undiagnosed` (zero counts left out).
+    fn describe(&self) -> String {
+        let parts: Vec<String> = [
+            (self.application, "application"),
+            (self.oom, "OOM"),
+            (self.health_check, "health checks"),
+            (self.startup_infrastructure, "start-up/infrastructure"),
+            (self.benign, "benign"),
+            (self.other, "other"),
+            (self.undiagnosed, "undiagnosed"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, label)| format!("{n} {label}"))
+        .collect();
+        format!("{} stopped: {}", self.stopped_tasks, parts.join(", "))
+    }
 }

@@ -332,6 +332,138 @@ fn pull_failure(task: &TaskHandle) -> Dynamic {
     Dynamic::from_map(map)
 }
 
+/// Service events that name this task, oldest first.
+fn task_events(t: &TaskHandle) -> Array {
+    let Some(service) = t.record().service else {
+        return Array::new();
+    };
+    let needle = format!("(task {})", t.record().task_id);
+    let events = &t.ev.services[service].value.events;
+    let mut handles: Vec<ServiceEventHandle> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, event)| {
+            event
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains(&needle) || m.contains(&t.record().task_id))
+        })
+        .map(|(index, _)| ServiceEventHandle {
+            ev: Arc::clone(&t.ev),
+            service,
+            index,
+        })
+        .collect();
+    handles.sort_by_key(|handle| handle.event().created_at);
+    array(handles.into_iter())
+}
+
+/// A log line that says the application is up and serving.
+pub(crate) static READY_LINE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?i)\bstarted\b.*\bin [0-9.]+ ?s(?:econds)?\b|listening on|\bserver (?:is )?(?:started|running|listening)|ready to accept connections|application startup complete|running on https?://|tomcat started on port",
+    )
+    .expect("valid")
+});
+
+/// The health-check budget of a task behind a load balancer: the service's grace period plus
+/// the target group's `interval × unhealthy threshold` (the last check's timeout on top),
+/// against how long the task lived and when its logs first said it was ready.
+fn health_check(t: &TaskHandle) -> Dynamic {
+    let record = t.record();
+    let task = &record.task;
+    let service = record.service.map(|index| &t.ev.services[index]);
+    let from_reason = task.stopped_reason.as_deref().and_then(|reason| {
+        let start = reason.find("(target-group ")? + "(target-group ".len();
+        let rest = &reason[start..];
+        let end = rest.find([')', ' ']).unwrap_or(rest.len());
+        Some(rest[..end].to_owned())
+    });
+    let from_service = service.and_then(|s| {
+        s.value
+            .load_balancers
+            .iter()
+            .find_map(|lb| lb.get("targetGroupArn").and_then(Value::as_str))
+            .map(str::to_owned)
+    });
+    let arn = from_reason.or(from_service);
+    let group = arn.as_deref().and_then(|arn| {
+        t.ev.target_groups
+            .iter()
+            .find(|g| g.value.target_group_arn.as_deref() == Some(arn))
+    });
+    if service.is_none() && group.is_none() {
+        return Dynamic::UNIT;
+    }
+    let mut facts = Array::new();
+    let mut map = Map::new();
+    let grace = service.and_then(|s| s.value.health_check_grace_period_seconds);
+    if let Some(service) = service {
+        facts.push(Dynamic::from(Fact {
+            path: format!("{}.healthCheckGracePeriodSeconds", service.loc.path()),
+            value: grace.map_or(Value::Null, Value::from),
+        }));
+    }
+    let grace = grace.unwrap_or(0);
+    map.insert("grace".into(), grace.into());
+    map.insert("target_group_arn".into(), string(arn.as_ref()));
+    let settings = group.map(|g| {
+        (
+            g.value.health_check_interval_seconds,
+            g.value.unhealthy_threshold_count,
+            g.value.health_check_timeout_seconds,
+        )
+    });
+    let (interval, threshold, timeout) = settings.unwrap_or((None, None, None));
+    if let Some(group) = group {
+        for (field, value) in [
+            ("HealthCheckIntervalSeconds", interval),
+            ("UnhealthyThresholdCount", threshold),
+            ("HealthCheckTimeoutSeconds", timeout),
+        ] {
+            if let Some(value) = value {
+                facts.push(Dynamic::from(Fact {
+                    path: format!("{}.{field}", group.loc.path()),
+                    value: Value::from(value),
+                }));
+            }
+        }
+        let mut fields = json(&group.value).try_cast::<Map>().unwrap_or_default();
+        fields.insert("path".into(), group.loc.path().into());
+        map.insert("target_group".into(), Dynamic::from_map(fields));
+    } else {
+        map.insert("target_group".into(), Dynamic::UNIT);
+    }
+    map.insert("interval".into(), int(interval));
+    map.insert("threshold".into(), int(threshold));
+    map.insert("timeout".into(), int(timeout));
+    let budget = interval
+        .zip(threshold)
+        .map(|(interval, threshold)| grace + interval * threshold);
+    map.insert("budget".into(), int(budget));
+    let started = task.started_at;
+    let ended = task.stopping_at.or(task.stopped_at);
+    let lived = started
+        .zip(ended)
+        .map(|(from, to)| from.0.seconds_until(to.0));
+    map.insert("lived".into(), lived.map_or(Dynamic::UNIT, Dynamic::from));
+    let ready = log_lines(&t.ev, &record.task_id, None)
+        .into_iter()
+        .filter_map(Dynamic::try_cast::<LogLineHandle>)
+        .find(|line| READY_LINE.is_match(&line.line().message));
+    let ready_after = ready.as_ref().and_then(|line| {
+        let at = line.line().timestamp?;
+        Some(started?.0.seconds_until(at))
+    });
+    map.insert(
+        "ready_after".into(),
+        ready_after.map_or(Dynamic::UNIT, Dynamic::from),
+    );
+    map.insert("ready_line".into(), option(ready));
+    map.insert("facts".into(), facts.into());
+    Dynamic::from_map(map)
+}
+
 fn new_finding(subject: Subject, message: &str) -> ScriptFinding {
     ScriptFinding {
         subject,
@@ -579,6 +711,21 @@ fn register_task(engine: &mut Engine) {
             },
         )
         .register_fn("pull_failure", |t: &mut TaskHandle| pull_failure(t))
+        .register_fn("events", |t: &mut TaskHandle| task_events(t))
+        .register_fn("neighbours", |t: &mut TaskHandle| {
+            // Other tasks of the same task definition: did identical tasks fare better?
+            let me = t.task().task_definition_arn.clone();
+            let index = t.index;
+            task_handles(
+                &t.ev,
+                (0..t.ev.tasks.len()).filter(|&other| {
+                    other != index
+                        && me.is_some()
+                        && t.ev.tasks[other].task.task_definition_arn == me
+                }),
+            )
+        })
+        .register_fn("health_check", |t: &mut TaskHandle| health_check(t))
         .register_fn("is_stopped", |t: &mut TaskHandle| {
             crate::evidence::is_stopped(t.task())
         })
@@ -705,6 +852,32 @@ fn register_task_definition(engine: &mut Engine) {
                 option(container_definition(&d.ev, d.index, name))
             },
         )
+        .register_fn("changes", |d: &mut TaskDefinitionHandle| {
+            let Some(previous) = d.ev.previous_revision(d.index) else {
+                return Array::new();
+            };
+            let before = &d.ev.task_definitions[previous].definition;
+            let path = d.ev.task_definitions[d.index].loc.path();
+            crate::diff::changes(before, d.definition(), &path)
+                .into_iter()
+                .map(|change| {
+                    let mut map = Map::new();
+                    map.insert("text".into(), change.describe().into());
+                    map.insert("field".into(), change.field.clone().into());
+                    map.insert("container".into(), string(change.container.as_ref()));
+                    map.insert("before".into(), json(&change.before));
+                    map.insert("after".into(), json(&change.after));
+                    map.insert(
+                        "fact".into(),
+                        Dynamic::from(Fact {
+                            path: change.path.clone(),
+                            value: Value::String(change.describe()),
+                        }),
+                    );
+                    Dynamic::from_map(map)
+                })
+                .collect::<Array>()
+        })
         .register_fn("previous_revision", |d: &mut TaskDefinitionHandle| {
             option(
                 d.ev.previous_revision(d.index)

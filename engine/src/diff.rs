@@ -1,0 +1,324 @@
+//! What changed between a task-definition revision and its predecessor in the bundle.
+//!
+//! Environment variables are compared by name only: their values may be secrets, so a changed
+//! value is reported as changed without showing either side.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use recorder::model::{ContainerDefinition, TaskDefinition};
+
+/// One difference between two revisions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// The field in AWS spelling (`image`, `environment`, `memory`, …).
+    pub field: String,
+    /// The container the field belongs to; `None` for task-level fields.
+    pub container: Option<String>,
+    pub before: Value,
+    pub after: Value,
+    /// Evidence path of the field in the newer revision.
+    pub path: String,
+}
+
+impl Change {
+    /// A one-line human rendering: `container "api": image "api:1.4" → "api:1.5"`.
+    pub fn describe(&self) -> String {
+        let subject = match &self.container {
+            Some(name) => format!("container \"{name}\": {}", self.field),
+            None => self.field.clone(),
+        };
+        match (&self.before, &self.after) {
+            (Value::Array(_), _) | (_, Value::Array(_))
+                if self.field == "environment" || self.field == "secrets" =>
+            {
+                let list = |value: &Value| -> Vec<String> {
+                    value
+                        .as_array()
+                        .map(|items| {
+                            items
+                                .iter()
+                                .filter_map(|v| v.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let mut parts = Vec::new();
+                let removed = list(&self.before);
+                let added = list(&self.after);
+                if !removed.is_empty() {
+                    parts.push(format!("removed {}", removed.join(", ")));
+                }
+                if !added.is_empty() {
+                    parts.push(format!("added {}", added.join(", ")));
+                }
+                format!("{subject} {}", parts.join("; "))
+            }
+            (Value::String(text), _) if text == "(value changed)" => {
+                format!("{subject}: value changed (not shown)")
+            }
+            (before, after) => format!("{subject} {} → {}", show(before), show(after)),
+        }
+    }
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::Null => "(absent)".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn value<T: Serialize>(field: &T) -> Value {
+    serde_json::to_value(field).unwrap_or(Value::Null)
+}
+
+/// Every change from `before` to `after`. `path` is the evidence path of `after`.
+pub fn changes(before: &TaskDefinition, after: &TaskDefinition, path: &str) -> Vec<Change> {
+    let mut out = Vec::new();
+    let mut task_field = |field: &str, old: Value, new: Value| {
+        if old != new {
+            out.push(Change {
+                field: field.to_owned(),
+                container: None,
+                before: old,
+                after: new,
+                path: format!("{path}.{field}"),
+            });
+        }
+    };
+    task_field("cpu", value(&before.cpu), value(&after.cpu));
+    task_field("memory", value(&before.memory), value(&after.memory));
+    task_field(
+        "runtimePlatform",
+        value(&before.runtime_platform),
+        value(&after.runtime_platform),
+    );
+    task_field(
+        "networkMode",
+        value(&before.network_mode),
+        value(&after.network_mode),
+    );
+    task_field(
+        "taskRoleArn",
+        value(&before.task_role_arn),
+        value(&after.task_role_arn),
+    );
+    task_field(
+        "executionRoleArn",
+        value(&before.execution_role_arn),
+        value(&after.execution_role_arn),
+    );
+
+    let name = |c: &ContainerDefinition| c.name.clone().unwrap_or_default();
+    for (index, new) in after.container_definitions.iter().enumerate() {
+        let container_path = format!("{path}.containerDefinitions[{index}]");
+        let Some(old) = before
+            .container_definitions
+            .iter()
+            .find(|old| old.name == new.name)
+        else {
+            out.push(Change {
+                field: "container".to_owned(),
+                container: Some(name(new)),
+                before: Value::Null,
+                after: json!("added"),
+                path: format!("{container_path}.name"),
+            });
+            continue;
+        };
+        container_changes(old, new, &container_path, &mut out);
+    }
+    for old in &before.container_definitions {
+        if !after
+            .container_definitions
+            .iter()
+            .any(|new| new.name == old.name)
+        {
+            out.push(Change {
+                field: "container".to_owned(),
+                container: Some(name(old)),
+                before: json!("present"),
+                after: json!("removed"),
+                path: format!("{path}.containerDefinitions"),
+            });
+        }
+    }
+    out
+}
+
+fn container_changes(
+    old: &ContainerDefinition,
+    new: &ContainerDefinition,
+    path: &str,
+    out: &mut Vec<Change>,
+) {
+    let container = new.name.clone();
+    let mut field = |field: &str, before: Value, after: Value| {
+        if before != after {
+            out.push(Change {
+                field: field.to_owned(),
+                container: container.clone(),
+                before,
+                after,
+                path: format!("{path}.{field}"),
+            });
+        }
+    };
+    field("image", value(&old.image), value(&new.image));
+    field("cpu", value(&old.cpu), value(&new.cpu));
+    field("memory", value(&old.memory), value(&new.memory));
+    field(
+        "memoryReservation",
+        value(&old.memory_reservation),
+        value(&new.memory_reservation),
+    );
+    field("essential", value(&old.essential), value(&new.essential));
+    field("command", value(&old.command), value(&new.command));
+    field(
+        "entryPoint",
+        value(&old.entry_point),
+        value(&new.entry_point),
+    );
+    field(
+        "portMappings",
+        value(&old.port_mappings),
+        value(&new.port_mappings),
+    );
+    field(
+        "healthCheck",
+        value(&old.health_check),
+        value(&new.health_check),
+    );
+    field(
+        "stopTimeout",
+        value(&old.stop_timeout),
+        value(&new.stop_timeout),
+    );
+    field(
+        "startTimeout",
+        value(&old.start_timeout),
+        value(&new.start_timeout),
+    );
+    field("dependsOn", value(&old.depends_on), value(&new.depends_on));
+    field("user", value(&old.user), value(&new.user));
+
+    // Names only: added and removed variables, then variables whose value changed.
+    let names = |def: &ContainerDefinition| -> BTreeSet<String> {
+        def.environment
+            .iter()
+            .filter_map(|kv| kv.name.clone())
+            .collect()
+    };
+    let (old_env, new_env) = (names(old), names(new));
+    let removed: Vec<&String> = old_env.difference(&new_env).collect();
+    let added: Vec<&String> = new_env.difference(&old_env).collect();
+    if !removed.is_empty() || !added.is_empty() {
+        field("environment", json!(removed), json!(added));
+    }
+    for name in old_env.intersection(&new_env) {
+        let value_of = |def: &ContainerDefinition| {
+            def.environment
+                .iter()
+                .find(|kv| kv.name.as_deref() == Some(name))
+                .and_then(|kv| kv.value.clone())
+        };
+        if value_of(old) != value_of(new) {
+            out.push(Change {
+                field: format!("environment.{name}"),
+                container: container.clone(),
+                before: json!("(value changed)"),
+                after: json!("(value changed)"),
+                path: format!("{path}.environment"),
+            });
+        }
+    }
+
+    let secrets = |def: &ContainerDefinition| -> BTreeSet<(String, String)> {
+        def.secrets
+            .iter()
+            .map(|s| {
+                (
+                    s.name.clone().unwrap_or_default(),
+                    s.value_from.clone().unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    let (old_secrets, new_secrets) = (secrets(old), secrets(new));
+    if old_secrets != new_secrets {
+        let show = |set: &BTreeSet<(String, String)>, other: &BTreeSet<(String, String)>| {
+            set.difference(other)
+                .map(|(name, from)| format!("{name} ({from})"))
+                .collect::<Vec<_>>()
+        };
+        out.push(Change {
+            field: "secrets".to_owned(),
+            container: container.clone(),
+            before: json!(show(&old_secrets, &new_secrets)),
+            after: json!(show(&new_secrets, &old_secrets)),
+            path: format!("{path}.secrets"),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn definition(json: Value) -> TaskDefinition {
+        serde_json::from_value(json).unwrap_or_default()
+    }
+
+    #[test]
+    fn reports_image_env_names_and_memory_without_values() {
+        let before = definition(json!({
+            "family": "api", "revision": 6, "memory": "512",
+            "containerDefinitions": [{"name": "api", "image": "api:1.4",
+                "environment": [{"name": "DATABASE_URL", "value": "postgres://secret"},
+                                {"name": "MODE", "value": "a"}]}]
+        }));
+        let after = definition(json!({
+            "family": "api", "revision": 7, "memory": "1024",
+            "containerDefinitions": [{"name": "api", "image": "api:1.5",
+                "environment": [{"name": "DB_URL", "value": "postgres://secret"},
+                                {"name": "MODE", "value": "b"}]}]
+        }));
+        let changes = changes(&before, &after, "calls[1].response.taskDefinition");
+        let text: Vec<String> = changes.iter().map(Change::describe).collect();
+        assert_eq!(
+            text,
+            [
+                "memory \"512\" → \"1024\"",
+                "container \"api\": image \"api:1.4\" → \"api:1.5\"",
+                "container \"api\": environment removed DATABASE_URL; added DB_URL",
+                "container \"api\": environment.MODE: value changed (not shown)",
+            ]
+        );
+        let serialized = serde_json::to_string(&changes).unwrap_or_default();
+        assert!(!serialized.contains("secret"), "{serialized}");
+        assert_eq!(
+            changes[1].path,
+            "calls[1].response.taskDefinition.containerDefinitions[0].image"
+        );
+    }
+
+    #[test]
+    fn added_and_removed_containers() {
+        let before = definition(json!({"containerDefinitions": [{"name": "a"}, {"name": "b"}]}));
+        let after = definition(json!({"containerDefinitions": [{"name": "a"}, {"name": "c"}]}));
+        let text: Vec<String> = changes(&before, &after, "p")
+            .iter()
+            .map(Change::describe)
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "container \"c\": container null → \"added\"".replace("null", "(absent)"),
+                "container \"b\": container \"present\" → \"removed\"".to_owned(),
+            ]
+        );
+    }
+}
