@@ -386,12 +386,24 @@ fn health_check(t: &TaskHandle) -> Dynamic {
             .find_map(|lb| lb.get("targetGroupArn").and_then(Value::as_str))
             .map(str::to_owned)
     });
-    let arn = from_reason.or(from_service);
-    let group = arn.as_deref().and_then(|arn| {
+    // The reason's ARN may be cut short (reasons are capped at 255 characters): fall back to the
+    // service's target group when it names none in the bundle.
+    let find_group = |arn: &str| {
         t.ev.target_groups
             .iter()
             .find(|g| g.value.target_group_arn.as_deref() == Some(arn))
-    });
+    };
+    let (arn, group) = match from_reason.as_deref().and_then(find_group) {
+        Some(group) => (from_reason.clone(), Some(group)),
+        None => {
+            let group = from_service.as_deref().and_then(find_group);
+            let arn = group
+                .and_then(|g| g.value.target_group_arn.clone())
+                .or(from_reason)
+                .or(from_service);
+            (arn, group)
+        }
+    };
     if service.is_none() && group.is_none() {
         return Dynamic::UNIT;
     }
@@ -726,6 +738,15 @@ fn register_task(engine: &mut Engine) {
             )
         })
         .register_fn("health_check", |t: &mut TaskHandle| health_check(t))
+        .register_fn("ready_line", |t: &mut TaskHandle| {
+            // The first log line saying the app is up and serving, or `()`.
+            option(
+                log_lines(&t.ev, &t.record().task_id, None)
+                    .into_iter()
+                    .filter_map(Dynamic::try_cast::<LogLineHandle>)
+                    .find(|line| READY_LINE.is_match(&line.line().message)),
+            )
+        })
         .register_fn("is_stopped", |t: &mut TaskHandle| {
             crate::evidence::is_stopped(t.task())
         })
