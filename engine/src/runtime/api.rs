@@ -284,19 +284,46 @@ fn pull_failure(task: &TaskHandle) -> Dynamic {
         .iter()
         .enumerate()
         .find(|(_, c)| c.reason.as_deref().is_some_and(|r| PULL_ERROR.is_match(r)));
-    let (text, path, container) = match from_container {
-        Some((index, c)) => (
-            c.reason.clone().unwrap_or_default(),
-            format!("{}.containers[{index}].reason", record.loc.path()),
-            Some(c),
-        ),
-        None => match record.task.stopped_reason.as_deref() {
-            Some(reason) if PULL_ERROR.is_match(reason) => (
+    let from_task = record
+        .task
+        .stopped_reason
+        .as_deref()
+        .filter(|reason| PULL_ERROR.is_match(reason))
+        .map(|reason| {
+            (
                 reason.to_owned(),
                 format!("{}.stoppedReason", record.loc.path()),
                 None,
-            ),
-            _ => return Dynamic::UNIT,
+            )
+        });
+    let (text, path, container) = match from_container {
+        Some((index, c)) => {
+            let text = c.reason.clone().unwrap_or_default();
+            // A container reason is capped at 255 characters: when the cut left nothing to
+            // classify, the task's stop reason may still hold the whole text.
+            let unknown = super::helpers::classify_pull_failure(
+                &text,
+                &super::helpers::ImageRef::parse(c.image.as_deref().unwrap_or_default()),
+            ) == super::helpers::PullFailure::Unknown;
+            let whole = from_task.clone().filter(|(reason, _, _)| {
+                unknown
+                    && super::helpers::classify_pull_failure(
+                        reason,
+                        &super::helpers::ImageRef::parse(c.image.as_deref().unwrap_or_default()),
+                    ) != super::helpers::PullFailure::Unknown
+            });
+            match whole {
+                Some((reason, path, _)) => (reason, path, Some(c)),
+                None => (
+                    text,
+                    format!("{}.containers[{index}].reason", record.loc.path()),
+                    Some(c),
+                ),
+            }
+        }
+        None => match from_task {
+            Some(found) => found,
+            None => return Dynamic::UNIT,
         },
     };
     let from_text = PULL_REF.captures(&text).and_then(|captures| {
