@@ -690,6 +690,12 @@ fn register_task(engine: &mut Engine) {
         .register_get("attachments", |t: &mut TaskHandle| {
             json(&t.task().attachments)
         })
+        .register_get("ephemeralStorage", |t: &mut TaskHandle| {
+            t.task()
+                .ephemeral_storage
+                .as_ref()
+                .map_or(Dynamic::UNIT, json)
+        })
         .register_get("attributes", |t: &mut TaskHandle| {
             let mut map = Map::new();
             for attribute in &t.task().attributes {
@@ -876,6 +882,9 @@ fn register_task_definition(engine: &mut Engine) {
                 .as_ref()
                 .map_or(Dynamic::UNIT, json)
         })
+        .register_get("volumes", |d: &mut TaskDefinitionHandle| {
+            json(&d.definition().volumes)
+        })
         .register_get("containerDefinitions", |d: &mut TaskDefinitionHandle| {
             array(
                 (0..d.definition().container_definitions.len()).map(|index| {
@@ -981,6 +990,12 @@ fn register_task_definition(engine: &mut Engine) {
         })
         .register_get("portMappings", |c: &mut ContainerDefinitionHandle| {
             json(&c.definition().port_mappings)
+        })
+        .register_get("environmentFiles", |c: &mut ContainerDefinitionHandle| {
+            json(&c.definition().environment_files)
+        })
+        .register_get("mountPoints", |c: &mut ContainerDefinitionHandle| {
+            json(&c.definition().mount_points)
         })
         .register_get("dependsOn", |c: &mut ContainerDefinitionHandle| {
             json(&c.definition().depends_on)
@@ -1117,6 +1132,17 @@ fn register_service(engine: &mut Engine) {
                     service: s.index,
                     index,
                 }),
+            )
+        })
+        .register_fn("task_definition", |s: &mut ServiceHandle| {
+            // The service's current task definition, when the bundle holds it.
+            let arn = s.service().task_definition.clone().unwrap_or_default();
+            option(
+                s.ev.task_definition_index(&arn)
+                    .map(|index| TaskDefinitionHandle {
+                        ev: Arc::clone(&s.ev),
+                        index,
+                    }),
             )
         })
         .register_fn("path", |s: &mut ServiceHandle, field: &str| {
