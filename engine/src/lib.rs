@@ -92,5 +92,9 @@ fn to_finding(evidence: &Evidence, rule: &Rule, finding: runtime::ScriptFinding)
         hint: finding.hint,
         doc_url: finding.doc_url,
         symptom_of: None,
+        caused_by_task: finding
+            .caused_by
+            .and_then(|index| evidence.tasks.get(index))
+            .and_then(|record| record.task.task_arn.clone()),
     }
 }

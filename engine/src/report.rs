@@ -72,6 +72,9 @@ pub struct Finding {
     pub doc_url: Option<String>,
     /// For a symptom: the rule id of the root cause it is a consequence of.
     pub symptom_of: Option<String>,
+    /// For a symptom set by `.caused_by(task)`: that task's ARN (linking only, not in the JSON).
+    #[serde(skip)]
+    pub caused_by_task: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -884,12 +887,12 @@ fn render_timeline_text(out: &mut String, timeline: &[crate::timeline::Entry], p
     for (index, entry) in timeline.iter().enumerate() {
         let label = if index == 0 { "timeline" } else { "" };
         let at = entry.at.as_deref().map_or("", time_of_day);
-        let _ = writeln!(
-            out,
+        let line = format!(
             "  {label:<10}  {}  {}",
             p.dim(&format!("{at:<12}")),
             timeline_label(entry)
         );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
 }
 
@@ -900,7 +903,8 @@ fn render_timeline_markdown(out: &mut String, timeline: &[crate::timeline::Entry
     let _ = writeln!(out, "<details><summary>Timeline</summary>\n\n```text");
     for entry in timeline {
         let at = entry.at.as_deref().map_or("", time_of_day);
-        let _ = writeln!(out, "{at:<12}  {}", timeline_label(entry));
+        let line = format!("{at:<12}  {}", timeline_label(entry));
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     let _ = writeln!(out, "```\n\n</details>\n");
 }
@@ -927,8 +931,8 @@ fn md_cell(text: &str) -> String {
         .replace('`', "'")
 }
 
-/// Points every symptom at its root cause: the root cause of the same task, else of the same
-/// service; a service-level symptom with no service-level root cause (a circuit-breaker
+/// Points every symptom at its root cause: the root cause of the task the rule named with
+/// `.caused_by(task)`, else of the same task, else of the same service; a service-level symptom with no service-level root cause (a circuit-breaker
 /// rollback) points at the most common root cause among that service's stopped tasks.
 fn link_symptoms(findings: &mut [Finding], tasks: &[TaskSummary]) {
     let mut task_root: BTreeMap<String, String> = BTreeMap::new();
@@ -961,6 +965,12 @@ fn link_symptoms(findings: &mut [Finding], tasks: &[TaskSummary]) {
     }
     for finding in findings.iter_mut() {
         if finding.verdict != Verdict::Symptom {
+            continue;
+        }
+        if let Some(arn) = &finding.caused_by_task
+            && let Some(root) = task_root.get(arn)
+        {
+            finding.symptom_of = Some(root.clone());
             continue;
         }
         finding.symptom_of = match (&finding.task_arn, &finding.service) {

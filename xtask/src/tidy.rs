@@ -80,7 +80,11 @@ fn check_rules(root: &Path, problems: &mut Vec<String>) -> BTreeSet<String> {
     ids
 }
 
-/// Every case names known rules; every rule has a positive and a near-miss case.
+/// Positive cases every built-in rule needs (older and newer AWS wording, or two variants).
+const MIN_POSITIVE_CASES: usize = 2;
+
+/// Every failure mode has a rule; every case names known rules; every rule has at least two
+/// positive cases and a near-miss case; no case keeps a `todo` for a rule that exists.
 fn check_fixtures(root: &Path, rule_ids: &BTreeSet<String>, problems: &mut Vec<String>) {
     let mut positive: BTreeMap<&str, usize> = BTreeMap::new();
     let mut near_miss: BTreeMap<&str, usize> = BTreeMap::new();
@@ -122,6 +126,10 @@ fn check_fixtures(root: &Path, rule_ids: &BTreeSet<String>, problems: &mut Vec<S
                     problems.push(format!(
                         "{name}/case.toml: todo `{id}` is not a failure-mode id"
                     ));
+                } else if rule_ids.contains(id) {
+                    problems.push(format!(
+                        "{name}/case.toml: todo `{id}` has a rule: make it fire (`expect`) or say it must not (`ok`)"
+                    ));
                 }
             }
             for id in &case.expect {
@@ -136,9 +144,17 @@ fn check_fixtures(root: &Path, rule_ids: &BTreeSet<String>, problems: &mut Vec<S
             }
         }
     }
+    for (id, _) in engine::taxonomy::FAILURE_MODES {
+        if !rule_ids.contains(*id) {
+            problems.push(format!("failure mode `{id}` has no rule (rules/{id}.rhai)"));
+        }
+    }
     for id in rule_ids {
-        if !positive.contains_key(id.as_str()) {
-            problems.push(format!("rule `{id}` has no fixture case that expects it"));
+        let positives = positive.get(id.as_str()).copied().unwrap_or(0);
+        if positives < MIN_POSITIVE_CASES {
+            problems.push(format!(
+                "rule `{id}` has {positives} fixture case(s) that expect it; it needs {MIN_POSITIVE_CASES}"
+            ));
         }
         if !near_miss.contains_key(id.as_str()) {
             problems.push(format!(

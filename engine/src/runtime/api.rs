@@ -96,6 +96,8 @@ pub struct ScriptFinding {
     pub doc_url: Option<String>,
     /// Set by `.symptom()`: a consequence of another finding's root cause.
     pub symptom: bool,
+    /// Set by `.caused_by(task)`: the task whose root cause this symptom follows from.
+    pub caused_by: Option<usize>,
 }
 
 impl TaskHandle {
@@ -420,16 +422,15 @@ fn health_check(t: &TaskHandle) -> Dynamic {
             .iter()
             .find(|g| g.value.target_group_arn.as_deref() == Some(arn))
     };
-    let (arn, group) = match from_reason.as_deref().and_then(find_group) {
-        Some(group) => (from_reason.clone(), Some(group)),
-        None => {
-            let group = from_service.as_deref().and_then(find_group);
-            let arn = group
-                .and_then(|g| g.value.target_group_arn.clone())
-                .or(from_reason)
-                .or(from_service);
-            (arn, group)
-        }
+    let (arn, group) = if let Some(group) = from_reason.as_deref().and_then(find_group) {
+        (from_reason.clone(), Some(group))
+    } else {
+        let group = from_service.as_deref().and_then(find_group);
+        let arn = group
+            .and_then(|g| g.value.target_group_arn.clone())
+            .or(from_reason)
+            .or(from_service);
+        (arn, group)
     };
     if service.is_none() && group.is_none() {
         return Dynamic::UNIT;
@@ -511,6 +512,7 @@ fn new_finding(subject: Subject, message: &str) -> ScriptFinding {
         hint: None,
         doc_url: None,
         symptom: false,
+        caused_by: None,
     }
 }
 
@@ -1274,5 +1276,12 @@ fn register_finding(engine: &mut Engine) {
         .register_fn("symptom", |f: &mut ScriptFinding| {
             f.symptom = true;
             f.clone()
-        });
+        })
+        .register_fn("caused_by", |f: &mut ScriptFinding, task: TaskHandle| {
+            // A symptom whose root cause is another task's (a rollback caused by failed tasks).
+            f.symptom = true;
+            f.caused_by = Some(task.index);
+            f.clone()
+        })
+        .register_fn("caused_by", |f: &mut ScriptFinding, (): ()| f.clone());
 }
