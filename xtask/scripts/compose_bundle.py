@@ -15,7 +15,7 @@ SPEC: {"recorded_at": "...", "services": {"web": {"primary": "fixtures/a/b"}, ..
 - `copies` > 1 repeats a part's tasks with new task ids, 7 minutes apart (ids are derived from the
   original id and the copy number, so they are stable).
 - Task definitions, target groups and log calls are carried over; a task-definition family used by
-  two fixtures with different content is renamed `<family>-<n>`.
+  two fixtures is renamed `<family>-<part index>` in the later one.
 """
 import copy
 import datetime
@@ -59,8 +59,28 @@ def main(spec_path, out_path):
     family_content = {}
     shift_step = 7 * 60
 
+    # A task-definition family used by two fixtures is renamed in the later one, so that revisions
+    # of unrelated fixtures never look like one family's history.
+    renames = {}
+    seen = {}
+    for index, part in enumerate(spec["parts"]):
+        for call in load(part["fixture"])["calls"]:
+            if call["operation"] != "DescribeTaskDefinition" or not call.get("response"):
+                continue
+            td = call["response"]["taskDefinition"]
+            if seen.setdefault(td["family"], part["fixture"]) != part["fixture"]:
+                renames.setdefault(part["fixture"], {})[td["family"]] = f'{td["family"]}-{index}'
+
+    def family_mapping(fixture):
+        mapping = {}
+        for old, new in renames.get(fixture, {}).items():
+            mapping[f"task-definition/{old}:"] = f"task-definition/{new}:"
+            mapping[f'"family": "{old}"'] = f'"family": "{new}"'
+            mapping[f'"taskDefinition": "{old}:'] = f'"taskDefinition": "{new}:'
+        return mapping
+
     for name, conf in spec["services"].items():
-        primary = load(conf["primary"])
+        primary = replace_all(load(conf["primary"]), family_mapping(conf["primary"]))
         described = next(c for c in primary["calls"] if c["operation"] == "DescribeServices")
         service = copy.deepcopy(described["response"]["services"][0])
         old_name = service["serviceName"]
@@ -71,7 +91,7 @@ def main(spec_path, out_path):
         services[name] = service
 
     for part in spec["parts"]:
-        bundle = load(part["fixture"])
+        bundle = replace_all(load(part["fixture"]), family_mapping(part["fixture"]))
         copies = part.get("copies", 1)
         target = part["service"]
         described = [c for c in bundle["calls"] if c["operation"] == "DescribeServices" and c.get("response")]
