@@ -108,7 +108,8 @@ pub fn build(evidence: &Evidence, record: &TaskRecord) -> Vec<Entry> {
         }
     }
     logs.sort_by_key(|(at, _)| *at);
-    if logs.len() > FIRST_LOG_LINES + LAST_LOG_LINES {
+    // Eliding a single line would save nothing.
+    if logs.len() > FIRST_LOG_LINES + LAST_LOG_LINES + 1 {
         let elided = logs.len() - FIRST_LOG_LINES - LAST_LOG_LINES;
         let tail = logs.split_off(logs.len() - LAST_LOG_LINES);
         logs.truncate(FIRST_LOG_LINES);
