@@ -361,6 +361,64 @@ fn pull_failure(task: &TaskHandle) -> Dynamic {
     Dynamic::from_map(map)
 }
 
+/// The service events whose message matches `pattern`, however often ECS repeated them: a map
+/// of `events` (in the service's order), `count`, `first` and `last` (times), `latest` (the
+/// newest event) and `summary` ("5 times between A and B (12m 00s)", or "once, at A").
+fn events_matching(s: &mut ServiceHandle, pattern: &str) -> RhaiResult<Map> {
+    let regex = super::helpers::regex(pattern)?;
+    let events = &s.service().events;
+    let mut hits = Array::new();
+    let (mut first, mut last) = (None, None);
+    let mut latest: Option<usize> = None;
+    for (index, event) in events.iter().enumerate() {
+        if !event.message.as_deref().is_some_and(|m| regex.is_match(m)) {
+            continue;
+        }
+        hits.push(Dynamic::from(ServiceEventHandle {
+            ev: Arc::clone(&s.ev),
+            service: s.index,
+            index,
+        }));
+        latest = latest.or(Some(index));
+        if let Some(at) = event.created_at.map(|t| t.0) {
+            first = Some(first.map_or(at, |f: recorder::time::Timestamp| f.min(at)));
+            if last.is_none_or(|l| at > l) {
+                last = Some(at);
+                latest = Some(index);
+            }
+        }
+    }
+    let count = hits.len();
+    let summary = match (count, first, last) {
+        (1, _, Some(last)) => format!("once, at {last}"),
+        (1, _, None) => "once".to_owned(),
+        (n, Some(first), Some(last)) if first != last => format!(
+            "{n} times between {first} and {last} ({})",
+            super::helpers::format_duration(first.seconds_until(last))
+        ),
+        (n, _, _) => format!("{n} times"),
+    };
+    let mut map = Map::new();
+    map.insert("events".into(), hits.into());
+    #[allow(clippy::cast_possible_wrap)]
+    map.insert("count".into(), (count as i64).into());
+    let stamp = |t: Option<recorder::time::Timestamp>| {
+        t.map_or(Dynamic::UNIT, |t| Dynamic::from(t.to_string()))
+    };
+    map.insert("first".into(), stamp(first));
+    map.insert("last".into(), stamp(last));
+    map.insert(
+        "latest".into(),
+        option(latest.map(|index| ServiceEventHandle {
+            ev: Arc::clone(&s.ev),
+            service: s.index,
+            index,
+        })),
+    );
+    map.insert("summary".into(), summary.into());
+    Ok(map)
+}
+
 /// Service events that name this task, oldest first.
 fn task_events(t: &TaskHandle) -> Array {
     let Some(service) = t.record().service else {
@@ -1136,6 +1194,21 @@ fn register_service(engine: &mut Engine) {
                 }),
             )
         })
+        .register_fn("events_matching", events_matching)
+        .register_fn("steady_after", |s: &mut ServiceHandle, at: &str| {
+            // Whether the service reached a steady state after `at`: the trouble is over.
+            let Some(at) = recorder::time::Timestamp::parse_iso(at) else {
+                return false;
+            };
+            s.service().events.iter().any(|event| {
+                event.created_at.is_some_and(|t| t.0 > at)
+                    && event
+                        .message
+                        .as_deref()
+                        .is_some_and(|m| m.contains("has reached a steady state"))
+            })
+        })
+        .register_fn("steady_after", |_: &mut ServiceHandle, (): ()| false)
         .register_fn("task_definition", |s: &mut ServiceHandle| {
             // The service's current task definition, when the bundle holds it.
             let arn = s.service().task_definition.clone().unwrap_or_default();
