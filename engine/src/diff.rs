@@ -71,6 +71,33 @@ fn show(value: &Value) -> String {
     }
 }
 
+/// Task-level fields compared, in AWS spelling.
+const TASK_FIELDS: [&str; 6] = [
+    "cpu",
+    "memory",
+    "runtimePlatform",
+    "networkMode",
+    "taskRoleArn",
+    "executionRoleArn",
+];
+
+/// Container-level fields compared as a whole (environment and secrets are compared by name).
+const CONTAINER_FIELDS: [&str; 13] = [
+    "image",
+    "cpu",
+    "memory",
+    "memoryReservation",
+    "essential",
+    "command",
+    "entryPoint",
+    "portMappings",
+    "healthCheck",
+    "stopTimeout",
+    "startTimeout",
+    "dependsOn",
+    "user",
+];
+
 fn value<T: Serialize>(field: &T) -> Value {
     serde_json::to_value(field).unwrap_or(Value::Null)
 }
@@ -89,28 +116,10 @@ pub fn changes(before: &TaskDefinition, after: &TaskDefinition, path: &str) -> V
             });
         }
     };
-    task_field("cpu", value(&before.cpu), value(&after.cpu));
-    task_field("memory", value(&before.memory), value(&after.memory));
-    task_field(
-        "runtimePlatform",
-        value(&before.runtime_platform),
-        value(&after.runtime_platform),
-    );
-    task_field(
-        "networkMode",
-        value(&before.network_mode),
-        value(&after.network_mode),
-    );
-    task_field(
-        "taskRoleArn",
-        value(&before.task_role_arn),
-        value(&after.task_role_arn),
-    );
-    task_field(
-        "executionRoleArn",
-        value(&before.execution_role_arn),
-        value(&after.execution_role_arn),
-    );
+    let (old, new) = (value(before), value(after));
+    for field in TASK_FIELDS {
+        task_field(field, old[field].clone(), new[field].clone());
+    }
 
     let name = |c: &ContainerDefinition| c.name.clone().unwrap_or_default();
     for (index, new) in after.container_definitions.iter().enumerate() {
@@ -167,43 +176,10 @@ fn container_changes(
             });
         }
     };
-    field("image", value(&old.image), value(&new.image));
-    field("cpu", value(&old.cpu), value(&new.cpu));
-    field("memory", value(&old.memory), value(&new.memory));
-    field(
-        "memoryReservation",
-        value(&old.memory_reservation),
-        value(&new.memory_reservation),
-    );
-    field("essential", value(&old.essential), value(&new.essential));
-    field("command", value(&old.command), value(&new.command));
-    field(
-        "entryPoint",
-        value(&old.entry_point),
-        value(&new.entry_point),
-    );
-    field(
-        "portMappings",
-        value(&old.port_mappings),
-        value(&new.port_mappings),
-    );
-    field(
-        "healthCheck",
-        value(&old.health_check),
-        value(&new.health_check),
-    );
-    field(
-        "stopTimeout",
-        value(&old.stop_timeout),
-        value(&new.stop_timeout),
-    );
-    field(
-        "startTimeout",
-        value(&old.start_timeout),
-        value(&new.start_timeout),
-    );
-    field("dependsOn", value(&old.depends_on), value(&new.depends_on));
-    field("user", value(&old.user), value(&new.user));
+    let (old_json, new_json) = (value(old), value(new));
+    for name in CONTAINER_FIELDS {
+        field(name, old_json[name].clone(), new_json[name].clone());
+    }
 
     // Names only: added and removed variables, then variables whose value changed.
     let names = |def: &ContainerDefinition| -> BTreeSet<String> {

@@ -668,24 +668,19 @@ impl Report {
         let _ = writeln!(out, "{}\n", header(self));
         let _ = writeln!(out, "**{}**\n", summary_line(self));
         if !self.summary.services.is_empty() {
-            let _ = writeln!(
-                out,
-                "| service | stopped | application | OOM | health checks | start-up/infrastructure | benign | other | undiagnosed |\n|---|---|---|---|---|---|---|---|---|"
-            );
+            let mut head = "| service | stopped |".to_owned();
+            let mut rule = "|---|---|".to_owned();
+            for (label, _) in ServiceSummary::default().counts() {
+                let _ = write!(head, " {label} |");
+                rule.push_str("---|");
+            }
+            let _ = writeln!(out, "{head}\n{rule}");
             for s in &self.summary.services {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                    md_cell(&s.service),
-                    s.stopped_tasks,
-                    s.application,
-                    s.oom,
-                    s.health_check,
-                    s.startup_infrastructure,
-                    s.benign,
-                    s.other,
-                    s.undiagnosed
-                );
+                let mut row = format!("| {} | {} |", md_cell(&s.service), s.stopped_tasks);
+                for (_, n) in s.counts() {
+                    let _ = write!(row, " {n} |");
+                }
+                let _ = writeln!(out, "{row}");
             }
             out.push('\n');
         }
@@ -1119,21 +1114,28 @@ fn service_summaries(tasks: &[TaskSummary]) -> Vec<ServiceSummary> {
 }
 
 impl ServiceSummary {
+    /// The split as `(label, count)`, in report order.
+    pub fn counts(&self) -> [(&'static str, usize); 7] {
+        [
+            ("application", self.application),
+            ("OOM", self.oom),
+            ("health checks", self.health_check),
+            ("start-up/infrastructure", self.startup_infrastructure),
+            ("benign", self.benign),
+            ("other", self.other),
+            ("undiagnosed", self.undiagnosed),
+        ]
+    }
+
     /// `12 stopped: 8 application, 3 OOM, 1 undiagnosed` (zero counts left out).
     fn describe(&self) -> String {
-        let parts: Vec<String> = [
-            (self.application, "application"),
-            (self.oom, "OOM"),
-            (self.health_check, "health checks"),
-            (self.startup_infrastructure, "start-up/infrastructure"),
-            (self.benign, "benign"),
-            (self.other, "other"),
-            (self.undiagnosed, "undiagnosed"),
-        ]
-        .into_iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, label)| format!("{n} {label}"))
-        .collect();
+        let parts: Vec<String> = self
+            .counts()
+            .into_iter()
+            .map(|(label, n)| (n, label))
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, label)| format!("{n} {label}"))
+            .collect();
         format!("{} stopped: {}", self.stopped_tasks, parts.join(", "))
     }
 }
