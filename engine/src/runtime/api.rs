@@ -453,6 +453,14 @@ pub(crate) static READY_LINE: std::sync::LazyLock<regex::Regex> = std::sync::Laz
     .expect("valid")
 });
 
+/// The first log line of a task saying the app is up and serving.
+fn ready_line(t: &TaskHandle) -> Option<LogLineHandle> {
+    log_lines(&t.ev, &t.record().task_id, None)
+        .into_iter()
+        .filter_map(Dynamic::try_cast::<LogLineHandle>)
+        .find(|line| READY_LINE.is_match(&line.line().message))
+}
+
 /// The health-check budget of a task behind a load balancer: the service's grace period plus
 /// the target group's `interval × unhealthy threshold` (the last check's timeout on top),
 /// against how long the task lived and when its logs first said it was ready.
@@ -545,10 +553,7 @@ fn health_check(t: &TaskHandle) -> Dynamic {
         .zip(ended)
         .map(|(from, to)| from.0.seconds_until(to.0));
     map.insert("lived".into(), lived.map_or(Dynamic::UNIT, Dynamic::from));
-    let ready = log_lines(&t.ev, &record.task_id, None)
-        .into_iter()
-        .filter_map(Dynamic::try_cast::<LogLineHandle>)
-        .find(|line| READY_LINE.is_match(&line.line().message));
+    let ready = ready_line(t);
     let ready_after = ready.as_ref().and_then(|line| {
         let at = line.line().timestamp?;
         Some(started?.0.seconds_until(at))
@@ -831,15 +836,7 @@ fn register_task(engine: &mut Engine) {
             )
         })
         .register_fn("health_check", |t: &mut TaskHandle| health_check(t))
-        .register_fn("ready_line", |t: &mut TaskHandle| {
-            // The first log line saying the app is up and serving, or `()`.
-            option(
-                log_lines(&t.ev, &t.record().task_id, None)
-                    .into_iter()
-                    .filter_map(Dynamic::try_cast::<LogLineHandle>)
-                    .find(|line| READY_LINE.is_match(&line.line().message)),
-            )
-        })
+        .register_fn("ready_line", |t: &mut TaskHandle| option(ready_line(t)))
         .register_fn("is_stopped", |t: &mut TaskHandle| {
             crate::evidence::is_stopped(t.task())
         })
