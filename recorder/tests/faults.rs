@@ -209,6 +209,17 @@ fn options(service: &str) -> Options {
     }
 }
 
+/// Collects service `api` of cluster `prod` through `client`, the SDK retrying `max_attempts` times.
+async fn collect_api(client: &FixtureClient, max_attempts: u32) -> Bundle {
+    collect(
+        &sdk(client, max_attempts).await,
+        &options("api"),
+        "t".to_owned(),
+        None,
+    )
+    .await
+}
+
 fn calls_of<'a>(bundle: &'a Bundle, operation: &str) -> Vec<&'a recorder::Call> {
     bundle
         .calls
@@ -274,13 +285,7 @@ async fn throttling_then_success_records_one_successful_call() {
     );
     let client = FixtureClient::from_bundle(&fixture("app-missing-config/dropped-env-var"))
         .fault("DescribeServices", &[throttled.clone(), throttled]);
-    let bundle = collect(
-        &sdk(&client, 3).await,
-        &options("api"),
-        "t".to_owned(),
-        None,
-    )
-    .await;
+    let bundle = collect_api(&client, 3).await;
     assert_eq!(
         client.requests("DescribeServices"),
         3,
@@ -303,13 +308,7 @@ async fn server_errors_are_retried() {
     );
     let client = FixtureClient::from_bundle(&fixture("app-missing-config/dropped-env-var"))
         .fault("DescribeTasks", &[broken]);
-    let bundle = collect(
-        &sdk(&client, 3).await,
-        &options("api"),
-        "t".to_owned(),
-        None,
-    )
-    .await;
+    let bundle = collect_api(&client, 3).await;
     assert_eq!(client.requests("DescribeTasks"), 2);
     assert!(calls_of(&bundle, "DescribeTasks")[0].error.is_none());
 }
@@ -324,13 +323,7 @@ async fn throttling_that_never_ends_is_recorded_as_an_error() {
         "DescribeServices",
         &[throttled.clone(), throttled.clone(), throttled],
     );
-    let bundle = collect(
-        &sdk(&client, 3).await,
-        &options("api"),
-        "t".to_owned(),
-        None,
-    )
-    .await;
+    let bundle = collect_api(&client, 3).await;
     let services = calls_of(&bundle, "DescribeServices");
     let error = services[0].error.as_ref().expect("recorded as an error");
     assert_eq!(
@@ -349,13 +342,7 @@ async fn access_denied_on_logs_is_recorded_and_the_rest_collected() {
     );
     let client = FixtureClient::from_bundle(&fixture("app-missing-config/dropped-env-var"))
         .fault("GetLogEvents", &[denied]);
-    let bundle = collect(
-        &sdk(&client, 3).await,
-        &options("api"),
-        "t".to_owned(),
-        None,
-    )
-    .await;
+    let bundle = collect_api(&client, 3).await;
     assert_eq!(
         client.requests("GetLogEvents"),
         1,
@@ -373,13 +360,7 @@ async fn a_call_that_hangs_times_out_without_stalling_the_others() {
     let client = FixtureClient::from_bundle(&fixture("app-missing-config/dropped-env-var"))
         .fault("GetLogEvents", &[Reply::Hang, Reply::Hang]);
     let started = Instant::now();
-    let bundle = collect(
-        &sdk(&client, 2).await,
-        &options("api"),
-        "t".to_owned(),
-        None,
-    )
-    .await;
+    let bundle = collect_api(&client, 2).await;
     let error = calls_of(&bundle, "GetLogEvents")[0]
         .error
         .clone()
@@ -417,13 +398,7 @@ async fn stopped_tasks_are_listed_across_pages() {
             "page-2",
             Reply::Answer(200, format!(r#"{{"taskArns": ["{second}"]}}"#)),
         );
-    let bundle = collect(
-        &sdk(&client, 3).await,
-        &options("api"),
-        "t".to_owned(),
-        None,
-    )
-    .await;
+    let bundle = collect_api(&client, 3).await;
     let listings = calls_of(&bundle, "ListTasks");
     assert_eq!(
         listings.len(),
