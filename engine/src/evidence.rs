@@ -243,6 +243,15 @@ pub fn task_id_of(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
+/// `family:revision`, as reports name a task definition (missing parts read as empty and 0).
+pub fn revision_name(definition: &model::TaskDefinition) -> String {
+    format!(
+        "{}:{}",
+        definition.family.as_deref().unwrap_or_default(),
+        definition.revision.unwrap_or_default()
+    )
+}
+
 fn family_revision(definition: &model::TaskDefinition) -> Option<String> {
     Some(format!(
         "{}:{}",

@@ -138,13 +138,7 @@ fn describe_response(response: &Response) -> String {
         Response::DescribeTaskDefinition(r) => {
             return r.task_definition.as_ref().map_or_else(
                 || "no task definition".to_owned(),
-                |d| {
-                    format!(
-                        "{}:{}",
-                        d.family.clone().unwrap_or_default(),
-                        d.revision.unwrap_or_default()
-                    )
-                },
+                crate::evidence::revision_name,
             );
         }
         Response::ListTasks(r) => (r.task_arns.len(), "task ARN"),

@@ -265,12 +265,7 @@ impl Report {
                 task_definition: record
                     .task_definition
                     .map(|index| {
-                        let definition = &evidence.task_definitions[index].definition;
-                        format!(
-                            "{}:{}",
-                            definition.family.clone().unwrap_or_default(),
-                            definition.revision.unwrap_or_default()
-                        )
+                        crate::evidence::revision_name(&evidence.task_definitions[index].definition)
                     })
                     .or_else(|| {
                         task.task_definition_arn
@@ -1056,14 +1051,8 @@ fn revisions(evidence: &Evidence) -> Vec<Revision> {
         let Some(previous) = evidence.previous_revision(index) else {
             continue;
         };
-        let name = |i: usize| {
-            let d = &evidence.task_definitions[i].definition;
-            format!(
-                "{}:{}",
-                d.family.clone().unwrap_or_default(),
-                d.revision.unwrap_or_default()
-            )
-        };
+        let name =
+            |i: usize| crate::evidence::revision_name(&evidence.task_definitions[i].definition);
         let changes = crate::diff::changes(
             &evidence.task_definitions[previous].definition,
             &evidence.task_definitions[index].definition,

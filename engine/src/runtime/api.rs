@@ -1002,12 +1002,7 @@ fn register_task_definition(engine: &mut Engine) {
             )
         })
         .register_fn("to_string", |d: &mut TaskDefinitionHandle| {
-            let definition = d.definition();
-            format!(
-                "{}:{}",
-                definition.family.clone().unwrap_or_default(),
-                definition.revision.unwrap_or_default()
-            )
+            crate::evidence::revision_name(d.definition())
         });
 
     engine.register_type_with_name::<ContainerDefinitionHandle>("ContainerDefinition");
