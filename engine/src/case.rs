@@ -5,14 +5,28 @@
 //! that fires fails the case.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
-use crate::report::Report;
+use recorder::Bundle;
+
+use crate::report::{Finding, Report};
+
+/// The file name of a case.
+pub const CASE_FILE: &str = "case.toml";
+/// The file name of a case's expected findings, written by `rules test --update`.
+pub const EXPECTED_FILE: &str = "expected.txt";
+/// The manifest time given to a case's `aws-cli/` folder when it is imported, so that the
+/// same folder always gives the same bundle.
+pub const IMPORTED_AT: &str = "2026-11-24T12:00:00.000Z";
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     pub description: String,
+    /// The case's input, relative to the case folder, when it is not one of the default names.
+    #[serde(default)]
+    pub bundle: Option<PathBuf>,
     #[serde(default)]
     pub expect: Vec<String>,
     #[serde(default)]
@@ -25,7 +39,62 @@ impl Case {
     pub fn read(path: &Path) -> anyhow::Result<Case> {
         let text = std::fs::read_to_string(path)
             .map_err(|err| anyhow::format_err!("{}: {err}", path.display()))?;
-        toml::from_str(&text).map_err(|err| anyhow::format_err!("{}: {err}", path.display()))
+        toml::from_str(&text).map_err(|err| {
+            let at = err
+                .span()
+                .map(|span| {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before
+                        .rfind('\n')
+                        .map_or(before.len(), |nl| before.len() - nl - 1)
+                        + 1;
+                    format!(":{line}:{column}")
+                })
+                .unwrap_or_default();
+            anyhow::format_err!(
+                "{}{at}: {}",
+                path.display(),
+                err.message().trim().replace('\n', " ")
+            )
+        })
+    }
+
+    /// The input of the case in `dir`: `bundle` if set, else `bundle.json`, `bundle.json.gz`
+    /// or an `aws-cli/` folder.
+    pub fn input_path(&self, dir: &Path) -> anyhow::Result<PathBuf> {
+        if let Some(bundle) = &self.bundle {
+            return Ok(dir.join(bundle));
+        }
+        ["bundle.json", "bundle.json.gz", "aws-cli"]
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|path| path.exists())
+            .ok_or_else(|| {
+                anyhow::format_err!(
+                    "{}: no bundle: put the incident's bundle here as bundle.json or bundle.json.gz \
+                     (`ecs-autopsy record … -o bundle.json.gz`), or name it with `bundle = \"…\"` in case.toml",
+                    dir.display()
+                )
+            })
+    }
+
+    /// Reads the case's input; an `aws-cli/` folder is imported with a fixed time.
+    pub fn load_input(&self, dir: &Path) -> anyhow::Result<Bundle> {
+        let path = self.input_path(dir)?;
+        if path.is_dir() {
+            let imported =
+                recorder::import::import(std::slice::from_ref(&path), IMPORTED_AT.to_owned())?;
+            if let Some(skipped) = imported.skipped.first() {
+                return Err(anyhow::format_err!(
+                    "{}: not an AWS CLI output: {}",
+                    skipped.path.display(),
+                    skipped.reason
+                ));
+            }
+            return Ok(imported.bundle);
+        }
+        Ok(Bundle::read(&path)?)
     }
 
     /// Every way the report breaks the case; empty when it passes.
@@ -60,4 +129,109 @@ impl Case {
         }
         failures
     }
+}
+
+/// Every folder under `root` (or `root` itself) that holds a `case.toml`, sorted. Hidden
+/// folders and `target/` are skipped.
+pub fn find_cases(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut cases = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|err| anyhow::format_err!("{}: cannot read: {err}", dir.display()))?;
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if path.is_dir() && !name.starts_with('.') && name != "target" {
+                pending.push(path);
+            } else if name == CASE_FILE {
+                cases.push(dir.clone());
+            }
+        }
+    }
+    cases.sort();
+    Ok(cases)
+}
+
+/// The findings of a report as `rules test` compares them: one block per finding, in report
+/// order, with its evidence and hint, then any rule errors. Stable across runs.
+pub fn findings_snapshot(report: &Report) -> String {
+    let mut out = String::from(
+        "# Expected findings of this case. `ecs-autopsy rules test --update` rewrites this file.\n",
+    );
+    if report.findings.is_empty() && report.rule_errors.is_empty() {
+        out.push_str("(no findings)\n");
+    }
+    for finding in &report.findings {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{} {} [{}{}] {}",
+            finding.rule,
+            finding.severity,
+            finding.verdict.label(),
+            finding
+                .symptom_of
+                .as_deref()
+                .map(|cause| format!(" of {cause}"))
+                .unwrap_or_default(),
+            subject(finding)
+        );
+        let _ = writeln!(out, "  {}", finding.message);
+        for fact in &finding.evidence {
+            let _ = writeln!(out, "  evidence: {} = {}", fact.path, fact.value);
+        }
+        if let Some(hint) = &finding.hint {
+            let _ = writeln!(out, "  hint: {hint}");
+        }
+    }
+    for error in &report.rule_errors {
+        let position = error
+            .position
+            .as_deref()
+            .map(|p| format!(":{p}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "\nrule error {} ({}{position}): {}",
+            error.rule, error.file, error.message
+        );
+    }
+    out
+}
+
+fn subject(finding: &Finding) -> String {
+    let mut text = match (&finding.task_arn, &finding.service) {
+        (Some(arn), _) => format!("task {}", arn.rsplit('/').next().unwrap_or(arn)),
+        (None, Some(service)) => format!("service {service}"),
+        (None, None) => "bundle".to_owned(),
+    };
+    if let Some(container) = &finding.container {
+        let _ = write!(text, " container {container}");
+    }
+    text
+}
+
+/// A line diff of `expected` against `actual`: `-` lines only expected, `+` lines only actual,
+/// with two lines of context around each change. Empty when they are equal.
+pub fn diff(expected: &str, actual: &str) -> String {
+    let diff = similar::TextDiff::from_lines(expected, actual);
+    let mut out = String::new();
+    for group in diff.grouped_ops(2) {
+        if !out.is_empty() {
+            out.push_str("  ...\n");
+        }
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => ' ',
+                };
+                let _ = writeln!(out, "{sign} {}", change.value().trim_end_matches('\n'));
+            }
+        }
+    }
+    out
 }

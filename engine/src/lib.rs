@@ -4,6 +4,7 @@
 //! `report::Report` → text, JSON or Markdown. Nothing here talks to AWS.
 
 pub mod case;
+pub mod config;
 pub mod diff;
 pub mod evidence;
 pub mod input;
@@ -11,6 +12,7 @@ pub mod inspect;
 pub mod report;
 pub mod rule;
 pub mod runtime;
+pub mod scaffold;
 pub mod taxonomy;
 pub mod timeline;
 
@@ -19,7 +21,7 @@ use std::sync::Arc;
 use rhai::Engine;
 
 use crate::evidence::Evidence;
-use crate::report::{Finding, Report, Verdict};
+use crate::report::{Finding, Report, RuleNotes, Verdict};
 use crate::rule::Rule;
 use crate::runtime::{Limits, Subject};
 
@@ -30,7 +32,7 @@ pub fn diagnose(
     evidence: &Arc<Evidence>,
     rules: &[Rule],
     limits: &Limits,
-    replaced_rules: Vec<String>,
+    notes: &RuleNotes,
 ) -> Report {
     let mut findings = Vec::new();
     let mut rule_errors = Vec::new();
@@ -51,7 +53,7 @@ pub fn diagnose(
             }
         }
     }
-    Report::build(evidence, findings, rule_errors, replaced_rules)
+    Report::build(evidence, findings, rule_errors, notes)
 }
 
 fn to_finding(evidence: &Evidence, rule: &Rule, finding: runtime::ScriptFinding) -> Finding {

@@ -12,9 +12,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use engine::config::{self, Config};
 use engine::evidence::Evidence;
-use engine::rule::{self, Rule};
-use engine::runtime::{self, Limits};
+use engine::report::RuleNotes;
+use engine::rule::{self, RuleSet};
+use engine::runtime;
 
 const EXIT_HELP: &str = "\
 Exit codes:
@@ -45,6 +47,12 @@ struct GlobalArgs {
     /// Extra rule directory (repeatable); a rule with a built-in's id replaces it
     #[arg(long = "rules", value_name = "DIR", global = true)]
     rules: Vec<PathBuf>,
+    /// Use this configuration file instead of searching for ecs-autopsy.toml
+    #[arg(long, value_name = "FILE", global = true, conflicts_with = "no_config")]
+    config: Option<PathBuf>,
+    /// Ignore every ecs-autopsy.toml (rule directories, disabled rules, overrides, limits)
+    #[arg(long, global = true)]
+    no_config: bool,
     /// When to colour the text output
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -93,7 +101,7 @@ enum Command {
     /// Create and examine bundles
     #[command(subcommand)]
     Bundle(BundleCommand),
-    /// List the rules that would run
+    /// List, create, test, check and document rules
     #[command(subcommand)]
     Rules(RulesCommand),
     /// Print a rule's documentation
@@ -172,8 +180,53 @@ enum BundleCommand {
 
 #[derive(Subcommand)]
 enum RulesCommand {
-    /// List every rule: built-in and from --rules directories
+    /// List every rule that would run: built-in, configured and from --rules directories
     List,
+    /// Create a rule skeleton and a fixture folder with a positive and a near-miss case to fill
+    New {
+        /// The rule id, in kebab-case (also its file name)
+        id: String,
+        /// Where to create it (default: the first configured rule directory, else the current one)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Run the fixture cases (case.toml) under each DIR and compare the findings with expected.txt
+    ///
+    /// The rules are the built-ins, the configured and --rules directories, and the *.rhai files
+    /// directly inside each DIR. Without DIR, the configured and --rules directories are tested.
+    #[command(
+        after_help = "Exit codes:\n  0  every case passed\n  1  a case failed\n  2  error: no cases, unreadable case, or a rule that failed to load"
+    )]
+    Test {
+        /// Directories searched (recursively) for case folders
+        dirs: Vec<PathBuf>,
+        /// Record the current findings as each case's expected.txt, showing what changed
+        #[arg(long)]
+        update: bool,
+    },
+    /// Compile rules and validate their metadata, docs and function names, without running them
+    ///
+    /// Lists every error as FILE:LINE:COLUMN: MESSAGE. Without DIR, checks the configured and
+    /// --rules directories, or the built-in rules when there are none.
+    #[command(
+        after_help = "Exit codes:\n  0  no errors\n  1  errors found\n  2  a directory could not be read"
+    )]
+    Check {
+        /// Rule directories (the *.rhai files directly inside)
+        dirs: Vec<PathBuf>,
+    },
+    /// Print every rule's documentation as one Markdown document, or one file per rule
+    Docs {
+        /// Write DIR/<rule>.md for each rule and DIR/README.md with the index
+        #[arg(long, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
+    /// Write Rhai definition files (*.d.rhai) so editors autocomplete the evidence API
+    Definitions {
+        /// The directory to write them to
+        #[arg(long, value_name = "DIR", default_value = ".rhai-definitions")]
+        output: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -230,34 +283,76 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         }) => import(global, inputs, output, *force),
         Command::Bundle(BundleCommand::Inspect { input }) => inspect(global, input),
         Command::Rules(RulesCommand::List) => list_rules(global),
+        Command::Rules(RulesCommand::New { id, dir }) => new_rule(global, id, dir.as_deref()),
+        Command::Rules(RulesCommand::Test { dirs, update }) => test_rules(global, dirs, *update),
+        Command::Rules(RulesCommand::Check { dirs }) => check_rules(global, dirs),
+        Command::Rules(RulesCommand::Docs { output }) => rules_docs(global, output.as_deref()),
+        Command::Rules(RulesCommand::Definitions { output }) => rules_definitions(global, output),
         Command::Explain { rule } => explain(global, rule),
     }
 }
 
-struct LoadedRules {
-    rules: Vec<Rule>,
-    replaced: Vec<String>,
-    had_errors: bool,
+/// The configuration, the engine built with its limits, and the rules that run.
+struct Setup {
+    config: Config,
+    engine: rhai::Engine,
+    rules: RuleSet,
 }
 
-fn load_rules(engine: &rhai::Engine, global: &GlobalArgs) -> LoadedRules {
-    let (mut rules, mut errors) = rule::builtin_rules(engine);
-    let mut extra = Vec::new();
-    for dir in &global.rules {
-        let (mut loaded, mut load_errors) = rule::load_dir(engine, dir);
-        extra.append(&mut loaded);
-        errors.append(&mut load_errors);
+impl Setup {
+    /// Reads the configuration and loads the rules: the built-ins, the configured directories,
+    /// `--rules` and `extra_dirs`. Rule errors are printed, not returned: the other rules run.
+    fn load(global: &GlobalArgs, extra_dirs: &[PathBuf]) -> anyhow::Result<Setup> {
+        let config = load_config(global)?;
+        let engine = runtime::new_engine(&config.limits);
+        let dirs: Vec<PathBuf> = rule_dirs(global, &config)
+            .into_iter()
+            .chain(extra_dirs.iter().cloned())
+            .collect();
+        let rules = rule::load_rule_set(&engine, &dirs, &config);
+        for error in &rules.errors {
+            eprintln!("ecs-autopsy: error: {error}");
+        }
+        Ok(Setup {
+            config,
+            engine,
+            rules,
+        })
     }
-    let (replaced, mut merge_errors) = rule::merge_rules(&mut rules, extra);
-    errors.append(&mut merge_errors);
-    for error in &errors {
-        eprintln!("ecs-autopsy: error: rule not loaded: {error}");
+
+    fn notes(&self) -> RuleNotes {
+        RuleNotes {
+            replaced: self.rules.replaced.clone(),
+            disabled: self.rules.disabled.clone(),
+        }
     }
-    LoadedRules {
-        rules,
-        replaced,
-        had_errors: !errors.is_empty(),
+}
+
+fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
+    let source = if global.no_config {
+        config::Source::None
+    } else if let Some(path) = &global.config {
+        config::Source::File(path.clone())
+    } else {
+        config::Source::Discover {
+            cwd: std::env::current_dir().context("cannot read the working directory")?,
+        }
+    };
+    let config = Config::load(&source)?;
+    if let Some(path) = &config.path {
+        tracing::info!("configuration: {}", path.display());
     }
+    Ok(config)
+}
+
+/// The configured rule directories, then `--rules`.
+fn rule_dirs(global: &GlobalArgs, config: &Config) -> Vec<PathBuf> {
+    config
+        .rule_dirs
+        .iter()
+        .chain(&global.rules)
+        .cloned()
+        .collect()
 }
 
 fn replay(global: &GlobalArgs, input: &std::path::Path) -> anyhow::Result<u8> {
@@ -442,11 +537,15 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 fn report_bundle(global: &GlobalArgs, bundle: recorder::Bundle) -> anyhow::Result<u8> {
-    let limits = Limits::standard();
-    let engine = runtime::new_engine(&limits);
-    let loaded = load_rules(&engine, global);
+    let setup = Setup::load(global, &[])?;
     let evidence = Arc::new(Evidence::from_bundle(bundle));
-    let report = engine::diagnose(&engine, &evidence, &loaded.rules, &limits, loaded.replaced);
+    let report = engine::diagnose(
+        &setup.engine,
+        &evidence,
+        &setup.rules.rules,
+        &setup.config.limits,
+        &setup.notes(),
+    );
     let text = match global.format {
         Format::Text => report.render_text(use_color(global.color)),
         Format::Json => report.render_json(),
@@ -467,7 +566,7 @@ fn report_bundle(global: &GlobalArgs, bundle: recorder::Bundle) -> anyhow::Resul
         }
     }
     let rule_failed = global.strict && !report.rule_errors.is_empty();
-    Ok(if loaded.had_errors || rule_failed {
+    Ok(if !setup.rules.errors.is_empty() || rule_failed {
         2
     } else {
         u8::from(report.has_problems())
@@ -521,8 +620,8 @@ fn inspect(global: &GlobalArgs, input: &std::path::Path) -> anyhow::Result<u8> {
 }
 
 fn list_rules(global: &GlobalArgs) -> anyhow::Result<u8> {
-    let engine = runtime::new_engine(&Limits::standard());
-    let loaded = load_rules(&engine, global);
+    let setup = Setup::load(global, &[])?;
+    let loaded = &setup.rules;
     let text = match global.format {
         Format::Json => {
             let rows: Vec<serde_json::Value> = loaded
@@ -556,19 +655,366 @@ fn list_rules(global: &GlobalArgs) -> anyhow::Result<u8> {
                     rule.origin
                 );
             }
+            if !loaded.disabled.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\ndisabled by {}: {}",
+                    setup.config.name(),
+                    loaded.disabled.join(", ")
+                );
+            }
             out
         }
     };
     print_stdout(&text)?;
-    Ok(if loaded.had_errors { 2 } else { 0 })
+    Ok(if loaded.errors.is_empty() { 0 } else { 2 })
+}
+
+fn new_rule(global: &GlobalArgs, id: &str, dir: Option<&std::path::Path>) -> anyhow::Result<u8> {
+    let config = load_config(global)?;
+    let dir = dir
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| rule_dirs(global, &config).into_iter().next())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let written = engine::scaffold::new_rule(id, &dir)?;
+    if !global.quiet {
+        for path in &written {
+            eprintln!("ecs-autopsy: created {}", path.display());
+        }
+        let builtin = rule::builtin_rules(&runtime::new_engine(&config.limits))
+            .0
+            .iter()
+            .any(|r| r.meta.id == id);
+        if builtin {
+            eprintln!(
+                "ecs-autopsy: note: a built-in rule is called `{id}`; yours replaces it wherever its directory is loaded"
+            );
+        }
+        eprintln!(
+            "ecs-autopsy: next: put a bundle in each case folder, then run `ecs-autopsy rules test {}`",
+            dir.display()
+        );
+    }
+    Ok(0)
+}
+
+fn test_rules(global: &GlobalArgs, dirs: &[PathBuf], update: bool) -> anyhow::Result<u8> {
+    let setup = Setup::load(global, dirs)?;
+    let roots = if dirs.is_empty() {
+        rule_dirs(global, &setup.config)
+    } else {
+        dirs.to_vec()
+    };
+    if roots.is_empty() {
+        return Err(anyhow::format_err!(
+            "nothing to test: name a directory (`ecs-autopsy rules test team-rules`) or list rule directories in {}",
+            config::FILE_NAME
+        ));
+    }
+    let mut cases = Vec::new();
+    for root in &roots {
+        cases.extend(engine::case::find_cases(root)?);
+    }
+    cases.dedup();
+    if cases.is_empty() {
+        return Err(anyhow::format_err!(
+            "no case folders (with {}) under {}",
+            engine::case::CASE_FILE,
+            roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+
+    let mut out = String::new();
+    let (mut passed, mut failed, mut updated) = (0, 0, 0);
+    for dir in &cases {
+        let outcome = run_case(&setup, dir, update);
+        updated += usize::from(outcome.updated);
+        let status = if outcome.failures.is_empty() {
+            passed += 1;
+            "ok  "
+        } else {
+            failed += 1;
+            "FAIL"
+        };
+        let _ = writeln!(out, "{status}  {}", dir.display());
+        for failure in &outcome.failures {
+            for line in failure.lines() {
+                let _ = writeln!(out, "      {line}");
+            }
+        }
+        if let Some(change) = &outcome.change {
+            for line in change.lines() {
+                let _ = writeln!(out, "      {line}");
+            }
+        }
+    }
+    let _ = write!(
+        out,
+        "\n{} case(s), {} rule(s): {passed} passed, {failed} failed",
+        cases.len(),
+        setup.rules.rules.len()
+    );
+    if update {
+        let _ = write!(out, ", {updated} expected.txt written");
+    }
+    out.push('\n');
+    print_stdout(&out)?;
+    Ok(if setup.rules.errors.is_empty() {
+        u8::from(failed > 0)
+    } else {
+        2
+    })
+}
+
+struct CaseOutcome {
+    failures: Vec<String>,
+    /// With --update: what was written, as a diff.
+    change: Option<String>,
+    updated: bool,
+}
+
+fn run_case(setup: &Setup, dir: &std::path::Path, update: bool) -> CaseOutcome {
+    use engine::case::{Case, EXPECTED_FILE};
+
+    let failed = |message: String| CaseOutcome {
+        failures: vec![message],
+        change: None,
+        updated: false,
+    };
+    let case = match Case::read(&dir.join(engine::case::CASE_FILE)) {
+        Ok(case) => case,
+        Err(err) => return failed(format!("{err:#}")),
+    };
+    let bundle = match case.load_input(dir) {
+        Ok(bundle) => bundle,
+        Err(err) => return failed(format!("{err:#}")),
+    };
+    let evidence = Arc::new(Evidence::from_bundle(bundle));
+    let report = engine::diagnose(
+        &setup.engine,
+        &evidence,
+        &setup.rules.rules,
+        &setup.config.limits,
+        &setup.notes(),
+    );
+    let mut failures = case.failures(&report);
+    let loaded: Vec<String> = setup
+        .rules
+        .rules
+        .iter()
+        .map(|r| r.meta.id.clone())
+        .collect();
+    for id in case.expect.iter().chain(&case.ok).chain(&case.todo) {
+        if !loaded.contains(id) && !setup.rules.disabled.contains(id) {
+            failures.push(format!(
+                "case.toml names `{id}`, which is not a loaded rule{}",
+                rule::suggestion(id, &loaded)
+            ));
+        }
+    }
+    let actual = engine::case::findings_snapshot(&report);
+    let expected_path = dir.join(EXPECTED_FILE);
+    let expected = std::fs::read_to_string(&expected_path)
+        .ok()
+        .map(|text| text.replace("\r\n", "\n"));
+    if expected.as_deref() == Some(actual.as_str()) {
+        return CaseOutcome {
+            failures,
+            change: None,
+            updated: false,
+        };
+    }
+    let diff = engine::case::diff(expected.as_deref().unwrap_or(""), &actual);
+    if update {
+        return match std::fs::write(&expected_path, &actual) {
+            Ok(()) => CaseOutcome {
+                failures,
+                change: Some(format!(
+                    "{} {EXPECTED_FILE} (- old, + new):\n{diff}",
+                    if expected.is_some() {
+                        "updated"
+                    } else {
+                        "recorded"
+                    }
+                )),
+                updated: true,
+            },
+            Err(err) => {
+                failures.push(format!("{}: cannot write: {err}", expected_path.display()));
+                CaseOutcome {
+                    failures,
+                    change: None,
+                    updated: false,
+                }
+            }
+        };
+    }
+    failures.push(match expected {
+        None => format!(
+            "no {EXPECTED_FILE} yet; `ecs-autopsy rules test --update` records these findings:\n{diff}"
+        ),
+        Some(_) => format!("findings differ from {EXPECTED_FILE} (- expected, + actual):\n{diff}"),
+    });
+    CaseOutcome {
+        failures,
+        change: None,
+        updated: false,
+    }
+}
+
+fn check_rules(global: &GlobalArgs, dirs: &[PathBuf]) -> anyhow::Result<u8> {
+    let config = load_config(global)?;
+    let engine = runtime::new_engine(&config.limits);
+    let known = rule::callable_names(&engine);
+    let dirs = if dirs.is_empty() {
+        rule_dirs(global, &config)
+    } else {
+        dirs.to_vec()
+    };
+    let mut errors = Vec::new();
+    let mut checked = 0;
+    let mut unreadable = false;
+    if dirs.is_empty() {
+        for (name, source) in rule::BUILTIN_RULES {
+            checked += 1;
+            errors.extend(rule::lint_rule(
+                &engine,
+                &known,
+                rule::RuleOrigin::Builtin((*name).to_owned()),
+                source,
+            ));
+        }
+    }
+    let mut ids: Vec<(String, PathBuf)> = Vec::new();
+    for dir in &dirs {
+        let files = match rule::rule_files(dir) {
+            Ok(files) => files,
+            Err(err) => {
+                unreadable = true;
+                errors.push(err);
+                continue;
+            }
+        };
+        for file in files {
+            checked += 1;
+            let source = match std::fs::read_to_string(&file) {
+                Ok(source) => source,
+                Err(err) => {
+                    errors.push(rule::RuleLoadError::File {
+                        file: file.display().to_string(),
+                        message: format!("cannot read: {err}"),
+                    });
+                    continue;
+                }
+            };
+            let file_errors = rule::lint_rule(
+                &engine,
+                &known,
+                rule::RuleOrigin::File(file.clone()),
+                &source,
+            );
+            if file_errors.is_empty()
+                && let Some(stem) = file.file_stem()
+            {
+                let id = stem.to_string_lossy().into_owned();
+                if let Some((_, first)) = ids.iter().find(|(seen, _)| *seen == id) {
+                    errors.push(rule::RuleLoadError::DuplicateId {
+                        id: id.clone(),
+                        first: first.display().to_string(),
+                        second: file.display().to_string(),
+                    });
+                }
+                ids.push((id, file.clone()));
+            }
+            errors.extend(file_errors);
+        }
+    }
+    let mut out = String::new();
+    for error in &errors {
+        let _ = writeln!(out, "{error}");
+    }
+    let _ = writeln!(
+        out,
+        "{}checked {checked} rule file(s): {}",
+        if errors.is_empty() { "" } else { "\n" },
+        match errors.len() {
+            0 => "no errors".to_owned(),
+            1 => "1 error".to_owned(),
+            n => format!("{n} errors"),
+        }
+    );
+    print_stdout(&out)?;
+    Ok(if unreadable {
+        2
+    } else {
+        u8::from(!errors.is_empty())
+    })
+}
+
+fn rules_docs(global: &GlobalArgs, output: Option<&std::path::Path>) -> anyhow::Result<u8> {
+    let setup = Setup::load(global, &[])?;
+    let rules = &setup.rules.rules;
+    match output {
+        None => print_stdout(&engine::rule::render_docs_book(rules))?,
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let mut files = vec![(
+                dir.join("README.md"),
+                engine::rule::render_docs_index(rules, ""),
+            )];
+            for rule in rules {
+                files.push((
+                    dir.join(format!("{}.md", rule.meta.id)),
+                    engine::rule::render_docs(rule),
+                ));
+            }
+            for (path, text) in &files {
+                std::fs::write(path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            if !global.quiet {
+                eprintln!(
+                    "ecs-autopsy: wrote {} file(s) to {}",
+                    files.len(),
+                    dir.display()
+                );
+            }
+        }
+    }
+    Ok(if setup.rules.errors.is_empty() { 0 } else { 2 })
+}
+
+fn rules_definitions(global: &GlobalArgs, output: &std::path::Path) -> anyhow::Result<u8> {
+    let config = load_config(global)?;
+    let engine = runtime::new_engine(&config.limits);
+    let files = runtime::definition_files(&engine);
+    std::fs::create_dir_all(output)
+        .with_context(|| format!("cannot create {}", output.display()))?;
+    for (name, text) in &files {
+        let path = output.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if !global.quiet {
+        eprintln!(
+            "ecs-autopsy: wrote {} definition file(s) to {}; point your editor's Rhai language server at it",
+            files.len(),
+            output.display()
+        );
+    }
+    Ok(0)
 }
 
 fn explain(global: &GlobalArgs, id: &str) -> anyhow::Result<u8> {
-    let engine = runtime::new_engine(&Limits::standard());
-    let loaded = load_rules(&engine, global);
+    let setup = Setup::load(global, &[])?;
+    let loaded = &setup.rules;
     let Some(rule) = loaded.rules.iter().find(|r| r.meta.id == id) else {
         let mut ids: Vec<&str> = loaded.rules.iter().map(|r| r.meta.id.as_str()).collect();
-        ids.sort_by_key(|candidate| strsim_distance(candidate, id));
+        ids.sort_by_key(|candidate| rule::edit_distance(candidate, id));
         return Err(anyhow::format_err!(
             "no rule `{id}`; did you mean {}? (`ecs-autopsy rules list` shows all)",
             ids.iter()
@@ -580,25 +1026,6 @@ fn explain(global: &GlobalArgs, id: &str) -> anyhow::Result<u8> {
     };
     print_stdout(&engine::rule::render_docs(rule))?;
     Ok(0)
-}
-
-/// A small edit distance for "did you mean" suggestions.
-fn strsim_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            current.push(
-                (previous[j] + cost)
-                    .min(previous[j + 1] + 1)
-                    .min(current[j] + 1),
-            );
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 fn warn_skipped(global: &GlobalArgs, skipped: &[recorder::import::Skipped]) {

@@ -192,6 +192,17 @@ pub struct Report {
     pub rule_errors: Vec<RuleError>,
     /// Built-in rules replaced by team rules with the same id.
     pub replaced_rules: Vec<String>,
+    /// Rules the configuration file disabled.
+    pub disabled_rules: Vec<String>,
+}
+
+/// What the report says about the rule set itself, beside the findings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleNotes {
+    /// Built-in rules replaced by team rules: `id (by path)`.
+    pub replaced: Vec<String>,
+    /// Rule ids the configuration disabled.
+    pub disabled: Vec<String>,
 }
 
 const LAST_LOG_LINES: usize = 5;
@@ -202,7 +213,7 @@ impl Report {
         evidence: &Evidence,
         mut findings: Vec<Finding>,
         rule_errors: Vec<RuleError>,
-        replaced_rules: Vec<String>,
+        notes: &RuleNotes,
     ) -> Report {
         rank(&mut findings);
         let order = |finding: &Finding| {
@@ -359,7 +370,8 @@ impl Report {
             revisions,
             missing_evidence,
             rule_errors,
-            replaced_rules,
+            replaced_rules: notes.replaced.clone(),
+            disabled_rules: notes.disabled.clone(),
         }
     }
 
@@ -639,7 +651,14 @@ impl Report {
             }
         }
         for replaced in &self.replaced_rules {
-            let _ = writeln!(out, "\nnote: built-in rule {replaced}");
+            let _ = writeln!(out, "\nnote: replaced built-in rule {replaced}");
+        }
+        if !self.disabled_rules.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nnote: rules disabled by the configuration: {}",
+                self.disabled_rules.join(", ")
+            );
         }
         out.push('\n');
         let _ = writeln!(out, "{}", p.bold(&summary_line(self)));
@@ -779,6 +798,24 @@ impl Report {
             let _ = writeln!(out, "### Rule errors\n");
             for error in &self.rule_errors {
                 let _ = writeln!(out, "- `{}`: {}", error.file, md_cell(&error.message));
+            }
+            out.push('\n');
+        }
+        if !self.replaced_rules.is_empty() || !self.disabled_rules.is_empty() {
+            let _ = writeln!(
+                out,
+                "### Rule set
+"
+            );
+            for replaced in &self.replaced_rules {
+                let _ = writeln!(out, "- Replaced built-in rule {}", md_cell(replaced));
+            }
+            if !self.disabled_rules.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "- Disabled by the configuration: {}",
+                    self.disabled_rules.join(", ")
+                );
             }
             out.push('\n');
         }

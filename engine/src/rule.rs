@@ -3,6 +3,7 @@
 //! A rule is one Rhai file: `//!` doc comments, a `const RULE = #{…}` metadata map and a
 //! `fn check(ev)` returning findings. Only `const` and `fn` items may appear at the top level.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -116,25 +117,28 @@ pub fn builtin_rules(engine: &Engine) -> (Vec<Rule>, Vec<RuleLoadError>) {
 }
 
 /// Every `*.rhai` file directly inside `dir`, in file-name order.
-pub fn load_dir(engine: &Engine, dir: &Path) -> (Vec<Rule>, Vec<RuleLoadError>) {
-    let mut rules = Vec::new();
-    let mut errors = Vec::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(err) => {
-            errors.push(RuleLoadError::File {
-                file: dir.display().to_string(),
-                message: format!("cannot read rule directory: {err}"),
-            });
-            return (rules, errors);
-        }
-    };
+pub fn rule_files(dir: &Path) -> Result<Vec<PathBuf>, RuleLoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|err| RuleLoadError::File {
+        file: dir.display().to_string(),
+        message: format!("cannot read rule directory: {err}"),
+    })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "rhai"))
         .collect();
     files.sort();
+    Ok(files)
+}
+
+/// Loads every rule file directly inside `dir`, in file-name order.
+pub fn load_dir(engine: &Engine, dir: &Path) -> (Vec<Rule>, Vec<RuleLoadError>) {
+    let mut rules = Vec::new();
+    let mut errors = Vec::new();
+    let files = match rule_files(dir) {
+        Ok(files) => files,
+        Err(err) => return (rules, vec![err]),
+    };
     for file in files {
         let source = match std::fs::read_to_string(&file) {
             Ok(source) => source,
@@ -182,35 +186,115 @@ pub fn merge_rules(rules: &mut Vec<Rule>, extra: Vec<Rule>) -> (Vec<String>, Vec
     (replaced, errors)
 }
 
-/// Compiles one rule and validates its shape and metadata.
+/// The rules that run: the built-ins, then every rule directory, with the configuration's
+/// disabled rules removed and its severity overrides applied.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    /// Built-in rules replaced by team rules with the same id: `id (by path)`.
+    pub replaced: Vec<String>,
+    /// Rule ids the configuration disabled.
+    pub disabled: Vec<String>,
+    /// Every rule file, directory or configuration entry that could not be used.
+    pub errors: Vec<RuleLoadError>,
+}
+
+/// Loads the built-in rules and the rules of `dirs` (each directory once, however often it is
+/// named), then applies the configuration. Never stops at the first error.
+pub fn load_rule_set(engine: &Engine, dirs: &[PathBuf], config: &crate::config::Config) -> RuleSet {
+    let (mut rules, mut errors) = builtin_rules(engine);
+    let mut seen = Vec::new();
+    let mut extra = Vec::new();
+    for dir in dirs {
+        let key = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let (mut loaded, mut load_errors) = load_dir(engine, dir);
+        extra.append(&mut loaded);
+        errors.append(&mut load_errors);
+    }
+    let (replaced, mut merge_errors) = merge_rules(&mut rules, extra);
+    errors.append(&mut merge_errors);
+
+    let known: Vec<String> = rules.iter().map(|r| r.meta.id.clone()).collect();
+    let unknown = |key: &str, id: &str| RuleLoadError::File {
+        file: config.name(),
+        message: format!("rules.{key}: no rule `{id}`{}", suggestion(id, &known)),
+    };
+    let mut disabled = Vec::new();
+    for id in &config.disable {
+        if known.contains(id) {
+            disabled.push(id.clone());
+        } else {
+            errors.push(unknown("disable", id));
+        }
+    }
+    rules.retain(|rule| !disabled.contains(&rule.meta.id));
+    for (id, severity) in &config.severity {
+        match rules.iter_mut().find(|rule| &rule.meta.id == id) {
+            Some(rule) => rule.meta.severity = *severity,
+            None if disabled.contains(id) => {}
+            None => errors.push(unknown("severity", id)),
+        }
+    }
+    RuleSet {
+        rules,
+        replaced,
+        disabled,
+        errors,
+    }
+}
+
+/// `; did you mean `x`?` for the closest of `candidates`, or nothing when none is close.
+pub fn suggestion(id: &str, candidates: &[String]) -> String {
+    candidates
+        .iter()
+        .map(|candidate| (edit_distance(candidate, id), candidate))
+        .filter(|(distance, _)| *distance <= id.len().max(3) / 3)
+        .min()
+        .map(|(_, candidate)| format!("; did you mean `{candidate}`?"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance, for "did you mean" suggestions.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            current.push(
+                (previous[j] + cost)
+                    .min(previous[j + 1] + 1)
+                    .min(current[j] + 1),
+            );
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// Compiles one rule and validates its shape and metadata. Returns every problem found, each
+/// with a line and column; a syntax error stops there, since nothing after it can be read.
 pub fn compile_rule(
     engine: &Engine,
     origin: RuleOrigin,
     source: &str,
 ) -> Result<Rule, Vec<RuleLoadError>> {
     let file = origin.to_string();
-    let at = |position: rhai::Position, message: String| RuleLoadError::At {
-        file: file.clone(),
-        line: position.line().unwrap_or(0),
-        column: position.position().unwrap_or(0),
-        message,
-    };
-    let whole = |message: String| RuleLoadError::File {
-        file: file.clone(),
-        message,
-    };
-
-    let ast = engine.compile(source).map_err(|err| {
-        let position = err.position();
-        let message = err.err_type().to_string();
-        vec![at(position, message)]
-    })?;
+    let ast = engine
+        .compile(source)
+        .map_err(|err| vec![at(&file, err.position(), err.err_type().to_string())])?;
 
     let mut errors = Vec::new();
     for statement in ast.statements() {
         let is_const = matches!(statement, rhai::Stmt::Var(_, flags, _) if flags.contains(rhai::ASTFlags::CONSTANT));
         if !is_const {
             errors.push(at(
+                &file,
                 statement.position(),
                 "only `const` and `fn` items are allowed at the top level of a rule".to_owned(),
             ));
@@ -220,7 +304,9 @@ pub fn compile_rule(
         .iter_functions()
         .any(|f| f.name == "check" && f.params.len() == 1)
     {
-        errors.push(whole(
+        errors.push(at(
+            &file,
+            rhai::Position::new(1, 1),
             "no `fn check(ev)`: every rule defines check(ev) returning an array of findings"
                 .to_owned(),
         ));
@@ -229,15 +315,26 @@ pub fn compile_rule(
         return Err(errors);
     }
 
+    let rule_at = ast
+        .statements()
+        .iter()
+        .find_map(|statement| match statement {
+            rhai::Stmt::Var(var, _, position) if var.0.name == "RULE" => Some(*position),
+            _ => None,
+        })
+        .unwrap_or_else(|| rhai::Position::new(1, 1));
     let mut scope = Scope::new();
     if let Err(err) = engine.run_ast_with_scope(&mut scope, &ast) {
         return Err(vec![at(
+            &file,
             err.position(),
             format!("evaluating the top level failed: {err}"),
         )]);
     }
     let Some(meta) = scope.get("RULE") else {
-        return Err(vec![whole(
+        return Err(vec![at(
+            &file,
+            rule_at,
             "no `const RULE = #{…}` metadata map".to_owned(),
         )]);
     };
@@ -245,7 +342,11 @@ pub fn compile_rule(
         // Rhai reports serde errors as parse errors; only the serde message is useful here.
         let text = err.to_string();
         let text = text.strip_prefix("Syntax error: ").unwrap_or(&text);
-        vec![whole(format!("invalid `RULE` metadata: {text}"))]
+        vec![at(
+            &file,
+            rule_at,
+            format!("invalid `RULE` metadata: {text}"),
+        )]
     })?;
 
     let mut problems = Vec::new();
@@ -273,7 +374,7 @@ pub fn compile_rule(
     if !problems.is_empty() {
         return Err(problems
             .into_iter()
-            .map(|p| whole(format!("invalid `RULE` metadata: {p}")))
+            .map(|p| at(&file, rule_at, format!("invalid `RULE` metadata: {p}")))
             .collect());
     }
 
@@ -283,6 +384,107 @@ pub fn compile_rule(
         origin,
         ast,
     })
+}
+
+fn at(file: &str, position: rhai::Position, message: String) -> RuleLoadError {
+    RuleLoadError::At {
+        file: file.to_owned(),
+        line: position.line().unwrap_or(1),
+        column: position.position().unwrap_or(1),
+        message,
+    }
+}
+
+/// The names of every function a rule can call: the engine's (natives, getters, the standard
+/// packages) and the language's own keyword functions. Built once per `rules check`.
+pub fn callable_names(engine: &Engine) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = engine
+        .gen_fn_signatures(true)
+        .iter()
+        .filter_map(|signature| signature.split('(').next())
+        .map(str::to_owned)
+        .collect();
+    names.extend(
+        [
+            "print",
+            "debug",
+            "type_of",
+            "eval",
+            "Fn",
+            "call",
+            "curry",
+            "is_shared",
+            "is_def_var",
+            "is_def_fn",
+        ]
+        .map(str::to_owned),
+    );
+    names
+}
+
+/// Everything `rules check` finds wrong with one rule file, without running it: load errors,
+/// calls to functions that do not exist (`known` from [`callable_names`]) and the doc headings.
+pub fn lint_rule(
+    engine: &Engine,
+    known: &BTreeSet<String>,
+    origin: RuleOrigin,
+    source: &str,
+) -> Vec<RuleLoadError> {
+    let file = origin.to_string();
+    let Ok(ast) = engine.compile(source) else {
+        return compile_rule(engine, origin, source)
+            .err()
+            .unwrap_or_default();
+    };
+    let mut errors = compile_rule(engine, origin, source)
+        .err()
+        .unwrap_or_default();
+
+    let own: BTreeSet<&str> = ast.iter_functions().map(|f| f.name).collect();
+    let mut unknown = Vec::new();
+    ast.walk(&mut |path: &[rhai::ASTNode]| {
+        if let Some(rhai::ASTNode::Expr(
+            rhai::Expr::FnCall(call, position) | rhai::Expr::MethodCall(call, position),
+        )) = path.last()
+        {
+            let name = call.name.as_str();
+            let is_identifier = name.starts_with(|c: char| c.is_alphabetic() || c == '_');
+            if is_identifier && !own.contains(name) && !known.contains(name) {
+                unknown.push((*position, name.to_owned()));
+            }
+        }
+        true
+    });
+    let candidates: Vec<String> = known
+        .iter()
+        .filter(|name| !name.contains('$'))
+        .cloned()
+        .chain(own.iter().map(|name| (*name).to_owned()))
+        .collect();
+    for (position, name) in unknown {
+        errors.push(at(
+            &file,
+            position,
+            format!(
+                "unknown function `{name}`{}",
+                suggestion(&name, &candidates)
+            ),
+        ));
+    }
+
+    if let Err(problem) = check_doc_headings(&doc_comment(source)) {
+        errors.push(at(
+            &file,
+            rhai::Position::new(1, 1),
+            format!("docs: {problem}"),
+        ));
+    }
+    errors.sort_by_key(|error| match error {
+        RuleLoadError::At { line, column, .. } => (*line, *column),
+        _ => (usize::MAX, 0),
+    });
+    errors.dedup();
+    errors
 }
 
 /// The leading `//!` comment block, without the markers.
@@ -325,7 +527,7 @@ pub fn check_doc_headings(docs: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn is_kebab_case(text: &str) -> bool {
+pub fn is_kebab_case(text: &str) -> bool {
     !text.is_empty()
         && text.split('-').all(|part| {
             !part.is_empty()
@@ -353,5 +555,55 @@ pub fn render_docs(rule: &Rule) -> String {
         }
     );
     out.push_str(&rule.docs);
+    out
+}
+
+/// The rule table: id (linked to `<link_prefix><id>.md`), title and severity.
+pub fn render_docs_index(rules: &[Rule], link_prefix: &str) -> String {
+    let mut out = String::from("| rule | what it diagnoses | severity |\n|---|---|---|\n");
+    for rule in rules {
+        let benign = if rule.meta.benign { " (benign)" } else { "" };
+        let _ = writeln!(
+            out,
+            "| [`{id}`]({link_prefix}{id}.md) | {title}{benign} | {severity} |",
+            id = rule.meta.id,
+            title = rule.meta.title,
+            severity = rule.meta.severity
+        );
+    }
+    out
+}
+
+/// Every rule's docs in one Markdown document: a table of contents, then one section per
+/// rule, its headings one level down.
+pub fn render_docs_book(rules: &[Rule]) -> String {
+    let mut out = String::from(
+        "# Rules\n\n| rule | what it diagnoses | severity | source |\n|---|---|---|---|\n",
+    );
+    for rule in rules {
+        let benign = if rule.meta.benign { " (benign)" } else { "" };
+        let _ = writeln!(
+            out,
+            "| [`{id}`](#{id}) | {title}{benign} | {severity} | `{origin}` |",
+            id = rule.meta.id,
+            title = rule.meta.title,
+            severity = rule.meta.severity,
+            origin = rule.origin
+        );
+    }
+    for rule in rules {
+        let _ = write!(out, "\n<a id=\"{}\"></a>\n\n", rule.meta.id);
+        let mut in_code = false;
+        for line in render_docs(rule).lines() {
+            if line.starts_with("```") {
+                in_code = !in_code;
+            }
+            if !in_code && line.starts_with('#') {
+                out.push('#');
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
     out
 }

@@ -22,6 +22,7 @@ fn run(args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .env("SOURCE_DATE_EPOCH", "1795510800")
+        .env("XDG_CONFIG_HOME", root().join("target/no-user-config"))
         .output()
         .expect("binary runs")
 }
@@ -339,8 +340,8 @@ fn broken_rules_are_reported_and_the_others_still_run() {
         ],
         &[
             &syntax,
-            "bad-meta.rhai: invalid `RULE` metadata: unknown variant `fatal`",
-            "typo-key.rhai: invalid `RULE` metadata: unknown field `titel`",
+            "bad-meta.rhai:1:1: invalid `RULE` metadata: unknown variant `fatal`",
+            "typo-key.rhai:1:1: invalid `RULE` metadata: unknown field `titel`",
             "top-level.rhai:2:1: only `const` and `fn` items are allowed",
         ],
     );
@@ -395,7 +396,10 @@ fn benign_only_exits_0_and_team_rules_replace_builtins() {
     check(
         &replaced,
         1,
-        &["note: built-in rule app-exited-zero (by", "undiagnosed"],
+        &[
+            "note: replaced built-in rule app-exited-zero (by",
+            "undiagnosed",
+        ],
         &[],
     );
 }

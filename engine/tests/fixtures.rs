@@ -10,38 +10,17 @@ use std::sync::Arc;
 
 use engine::case::Case;
 use engine::evidence::Evidence;
-use engine::report::Report;
+use engine::report::{Report, RuleNotes};
 use engine::runtime::{Limits, new_engine};
 use recorder::Bundle;
-
-/// A fixed manifest time for in-memory imports, so snapshots are stable.
-const IMPORTED_AT: &str = "2026-11-24T12:00:00.000Z";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn load_case_input(dir: &Path) -> Bundle {
-    for name in ["bundle.json", "bundle.json.gz"] {
-        let path = dir.join(name);
-        if path.exists() {
-            return Bundle::read(&path).unwrap_or_else(|err| panic!("{err}"));
-        }
-    }
-    let cli = dir.join("aws-cli");
-    assert!(
-        cli.is_dir(),
-        "{}: no bundle.json, bundle.json.gz or aws-cli/",
-        dir.display()
-    );
-    let imported = recorder::import::import(&[cli], IMPORTED_AT.to_owned()).expect("import");
-    assert!(
-        imported.skipped.is_empty(),
-        "{}: skipped inputs {:?}",
-        dir.display(),
-        imported.skipped
-    );
-    imported.bundle
+    let case = Case::read(&dir.join("case.toml")).unwrap_or_else(|err| panic!("{err}"));
+    case.load_input(dir).unwrap_or_else(|err| panic!("{err:#}"))
 }
 
 fn diagnose(bundle: Bundle) -> Report {
@@ -53,7 +32,7 @@ fn diagnose(bundle: Bundle) -> Report {
         "built-in rules failed to load: {errors:#?}"
     );
     let evidence = Arc::new(Evidence::from_bundle(bundle));
-    engine::diagnose(&engine, &evidence, &rules, &limits, Vec::new())
+    engine::diagnose(&engine, &evidence, &rules, &limits, &RuleNotes::default())
 }
 
 #[test]

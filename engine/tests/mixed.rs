@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use engine::evidence::Evidence;
-use engine::report::{Report, TaskVerdict, Verdict};
+use engine::report::{Report, RuleNotes, TaskVerdict, Verdict};
 use engine::runtime::{Limits, new_engine};
 use recorder::Bundle;
 
@@ -22,7 +22,7 @@ fn diagnose(path: &Path) -> Report {
     assert!(errors.is_empty(), "{errors:#?}");
     let bundle = Bundle::read(path).unwrap_or_else(|err| panic!("{err}"));
     let evidence = Arc::new(Evidence::from_bundle(bundle));
-    engine::diagnose(&engine, &evidence, &rules, &limits, Vec::new())
+    engine::diagnose(&engine, &evidence, &rules, &limits, &RuleNotes::default())
 }
 
 fn mixed() -> Report {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engine::evidence::Evidence;
+use engine::report::RuleNotes;
 use engine::rule::{RuleOrigin, compile_rule};
 use engine::runtime::{Limits, new_engine};
 use recorder::Bundle;
@@ -42,7 +43,7 @@ fn hostile_rules_are_stopped_and_others_are_unchanged() {
     let (builtin, errors) = engine::rule::builtin_rules(&engine);
     assert!(errors.is_empty(), "{errors:?}");
     let ev = evidence();
-    let baseline = engine::diagnose(&engine, &ev, &builtin, &limits, Vec::new());
+    let baseline = engine::diagnose(&engine, &ev, &builtin, &limits, &RuleNotes::default());
 
     let cases = [
         (
@@ -95,7 +96,7 @@ fn hostile_rules_are_stopped_and_others_are_unchanged() {
             }
         }
     }
-    let report = engine::diagnose(&engine, &ev, &rules, &limits, Vec::new());
+    let report = engine::diagnose(&engine, &ev, &rules, &limits, &RuleNotes::default());
     for (id, _, message) in cases.iter().filter(|(id, _, _)| *id != "reads-files") {
         let error = report
             .rule_errors
@@ -124,7 +125,13 @@ fn wall_clock_limit_stops_slow_rules() {
         &hostile("slow", "fn check(ev) { loop { } }"),
     )
     .expect("compiles");
-    let report = engine::diagnose(&engine, &evidence(), &[rule], &limits, Vec::new());
+    let report = engine::diagnose(
+        &engine,
+        &evidence(),
+        &[rule],
+        &limits,
+        &RuleNotes::default(),
+    );
     assert_eq!(report.rule_errors.len(), 1);
     assert!(
         report.rule_errors[0]
@@ -148,7 +155,13 @@ fn rules_cannot_mutate_evidence() {
         ),
     )
     .expect("compiles");
-    let report = engine::diagnose(&engine, &evidence(), &[rule], &limits, Vec::new());
+    let report = engine::diagnose(
+        &engine,
+        &evidence(),
+        &[rule],
+        &limits,
+        &RuleNotes::default(),
+    );
     assert_eq!(report.rule_errors.len(), 1, "{:?}", report.rule_errors);
     assert_eq!(
         report.tasks[0].stop_code.as_deref(),

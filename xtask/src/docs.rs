@@ -1,6 +1,6 @@
-//! Generated documentation: `docs/rules/<id>.md` and the README's rule table, from rules/*.rhai.
+//! Generated documentation: `docs/rules/<id>.md` and the README's rule table, from rules/*.rhai,
+//! and `docs/rhai-api.md`, from the functions the engine registers.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use engine::rule::Rule;
@@ -26,6 +26,10 @@ pub(crate) fn generated(root: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
             text,
         ));
     }
+    files.push((
+        root.join("docs/rhai-api.md"),
+        engine::runtime::api_reference(),
+    ));
     let readme_path = root.join("README.md");
     let readme = std::fs::read_to_string(&readme_path)?;
     files.push((readme_path, with_rule_table(&readme, &rules)?));
@@ -38,18 +42,10 @@ fn with_rule_table(readme: &str, rules: &[Rule]) -> anyhow::Result<String> {
             "README.md lacks the rule table markers"
         ));
     };
-    let mut table =
-        format!("{TABLE_START}\n| rule | what it diagnoses | severity |\n|---|---|---|\n");
-    for rule in rules {
-        let benign = if rule.meta.benign { " (benign)" } else { "" };
-        let _ = writeln!(
-            table,
-            "| [`{id}`](docs/rules/{id}.md) | {title}{benign} | {severity} |",
-            id = rule.meta.id,
-            title = rule.meta.title,
-            severity = rule.meta.severity
-        );
-    }
+    let table = format!(
+        "{TABLE_START}\n{}",
+        engine::rule::render_docs_index(rules, "docs/rules/")
+    );
     Ok(format!("{}{table}{}", &readme[..start], &readme[end..]))
 }
 

@@ -13,6 +13,7 @@ use serde_json::Value;
 use recorder::model;
 use recorder::time::EpochSeconds;
 
+use super::reference::{Api, TypeDoc};
 use crate::evidence::{Evidence, LogLine, TaskRecord};
 
 type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
@@ -579,53 +580,56 @@ fn new_finding(subject: Subject, message: &str) -> ScriptFinding {
     }
 }
 
-pub(crate) fn register(engine: &mut Engine) {
-    register_evidence(engine);
-    register_task(engine);
-    register_container(engine);
-    register_task_definition(engine);
-    register_service(engine);
-    register_log_line(engine);
-    register_finding(engine);
+/// Registers the evidence API; returns the registered types' docs.
+pub(crate) fn register(engine: &mut Engine) -> Vec<TypeDoc> {
+    let mut api = Api::new(engine);
+    register_evidence(&mut api);
+    register_task(&mut api);
+    register_container(&mut api);
+    register_task_definition(&mut api);
+    register_service(&mut api);
+    register_log_line(&mut api);
+    register_finding(&mut api);
+    api.types
 }
 
-fn register_evidence(engine: &mut Engine) {
-    engine
-        .register_type_with_name::<EvidenceHandle>("Evidence")
-        .register_get("region", |ev: &mut EvidenceHandle| {
+fn register_evidence(api: &mut Api<'_>) {
+    api
+        .ty::<EvidenceHandle>("Evidence", "ev", "The evidence of one bundle: `ev`, the argument of every rule's `check(ev)`.")
+        .get("region: string", "The Region the bundle was recorded in (`\"\"` when unknown).", |ev: &mut EvidenceHandle| {
             string(ev.0.manifest.region.as_ref())
         })
-        .register_get("account", |ev: &mut EvidenceHandle| {
+        .get("account: string", "The AWS account id, or `\"\"` (redacted bundles drop it).", |ev: &mut EvidenceHandle| {
             string(ev.0.manifest.account.as_ref())
         })
-        .register_get("cluster", |ev: &mut EvidenceHandle| {
+        .get("cluster: string", "The cluster the bundle was recorded from, as given to `record` (name or ARN).", |ev: &mut EvidenceHandle| {
             string(ev.0.manifest.cluster.as_ref())
         })
-        .register_fn("stopped_tasks", |ev: &mut EvidenceHandle| {
+        .func("stopped_tasks()", "The stopped tasks selected for diagnosis (`--since`, `--max-tasks`), in the bundle's order.", |ev: &mut EvidenceHandle| {
             task_handles(&ev.0, ev.0.stopped_tasks().map(|(index, _)| index))
         })
-        .register_fn("tasks", |ev: &mut EvidenceHandle| {
+        .func("tasks()", "Every task in the bundle, stopped or not.", |ev: &mut EvidenceHandle| {
             task_handles(&ev.0, 0..ev.0.tasks.len())
         })
-        .register_fn("task", |ev: &mut EvidenceHandle, arn: &str| {
+        .func("task(arn) -> Task?", "The task with this ARN or id, or `()`.", |ev: &mut EvidenceHandle, arn: &str| {
             option(ev.0.task_index(arn).map(|index| TaskHandle {
                 ev: Arc::clone(&ev.0),
                 index,
             }))
         })
-        .register_fn("services", |ev: &mut EvidenceHandle| {
+        .func("services()", "Every service in the bundle.", |ev: &mut EvidenceHandle| {
             array((0..ev.0.services.len()).map(|index| ServiceHandle {
                 ev: Arc::clone(&ev.0),
                 index,
             }))
         })
-        .register_fn("service", |ev: &mut EvidenceHandle, name: &str| {
+        .func("service(name) -> Service?", "The service with this name or ARN, or `()`.", |ev: &mut EvidenceHandle, name: &str| {
             option(ev.0.service_index(name).map(|index| ServiceHandle {
                 ev: Arc::clone(&ev.0),
                 index,
             }))
         })
-        .register_fn("task_definitions", |ev: &mut EvidenceHandle| {
+        .func("task_definitions()", "Every task definition revision in the bundle.", |ev: &mut EvidenceHandle| {
             array(
                 (0..ev.0.task_definitions.len()).map(|index| TaskDefinitionHandle {
                     ev: Arc::clone(&ev.0),
@@ -633,7 +637,7 @@ fn register_evidence(engine: &mut Engine) {
                 }),
             )
         })
-        .register_fn("task_definition", |ev: &mut EvidenceHandle, arn: &str| {
+        .func("task_definition(arn) -> TaskDefinition?", "The task definition with this ARN (or `family:revision`), or `()`.", |ev: &mut EvidenceHandle, arn: &str| {
             option(
                 ev.0.task_definition_index(arn)
                     .map(|index| TaskDefinitionHandle {
@@ -642,7 +646,7 @@ fn register_evidence(engine: &mut Engine) {
                     }),
             )
         })
-        .register_fn("target_groups", |ev: &mut EvidenceHandle| {
+        .func("target_groups()", "The target groups from DescribeTargetGroups, as maps keyed as in AWS (`TargetGroupArn`,\n`HealthCheckPath`, `HealthCheckIntervalSeconds`, `UnhealthyThresholdCount`, …), each with a\n`path` for citing it.", |ev: &mut EvidenceHandle| {
             ev.0.target_groups
                 .iter()
                 .map(|group| {
@@ -652,7 +656,7 @@ fn register_evidence(engine: &mut Engine) {
                 })
                 .collect::<Array>()
         })
-        .register_fn("target_health", |ev: &mut EvidenceHandle| {
+        .func("target_health()", "The target health descriptions from DescribeTargetHealth, as maps keyed as in AWS\n(`Target`, `TargetHealth.State`, `TargetHealth.Reason`, `TargetHealth.Description`), each with\nits `TargetGroupArn` and a `path`.", |ev: &mut EvidenceHandle| {
             ev.0.target_health
                 .iter()
                 .flat_map(|set| {
@@ -668,7 +672,7 @@ fn register_evidence(engine: &mut Engine) {
                 })
                 .collect::<Array>()
         })
-        .register_fn("container_instances", |ev: &mut EvidenceHandle| {
+        .func("container_instances()", "The container instances from DescribeContainerInstances (EC2 launch type), as maps keyed as\nin AWS (`remainingResources`, `registeredResources`, `attributes`, …), each with a `path`.", |ev: &mut EvidenceHandle| {
             ev.0.container_instances
                 .iter()
                 .map(|instance| {
@@ -678,7 +682,7 @@ fn register_evidence(engine: &mut Engine) {
                 })
                 .collect::<Array>()
         })
-        .register_fn("failed_calls", |ev: &mut EvidenceHandle| {
+        .func("failed_calls()", "The AWS calls that failed while recording: maps of `service`, `operation`, `code`,\n`message` and `path`. A rule that needs a failed call's evidence can say so.", |ev: &mut EvidenceHandle| {
             ev.0.failed_calls
                 .iter()
                 .map(|failed| {
@@ -695,30 +699,28 @@ fn register_evidence(engine: &mut Engine) {
                 })
                 .collect::<Array>()
         })
-        .register_fn(
-            "call_failed",
+        .func("call_failed(service, operation)", "Whether the bundle records this call as failed, e.g. `ev.call_failed(\"logs\", \"GetLogEvents\")`.",
             |ev: &mut EvidenceHandle, service: &str, operation: &str| {
                 ev.0.call_failed(service, operation).is_some()
             },
         )
-        .register_fn(
-            "has_call",
+        .func("has_call(service, operation)", "Whether the bundle holds a successful response of this call.",
             |ev: &mut EvidenceHandle, service: &str, operation: &str| {
                 ev.0.has_call(service, operation)
             },
         );
 }
 
-fn register_task(engine: &mut Engine) {
-    engine.register_type_with_name::<TaskHandle>("Task");
+fn register_task(api: &mut Api<'_>) {
+    api.ty::<TaskHandle>("Task", "task", "A task from DescribeTasks (stopped or running), with its logs, service and task definition.");
     macro_rules! strings {
         ($($name:literal => $field:ident),* $(,)?) => {
-            $(engine.register_get($name, |t: &mut TaskHandle| string(t.task().$field.as_ref()));)*
+            $(api.get(concat!($name, ": string"), concat!("The task's `", $name, "` as DescribeTasks returns it, or `\"\"`."), |t: &mut TaskHandle| string(t.task().$field.as_ref()));)*
         };
     }
     macro_rules! times {
         ($($name:literal => $field:ident),* $(,)?) => {
-            $(engine.register_get($name, |t: &mut TaskHandle| time(t.task().$field));)*
+            $(api.get(concat!($name, ": timestamp?"), concat!("The task's `", $name, "` timestamp, or `()`."), |t: &mut TaskHandle| time(t.task().$field));)*
         };
     }
     strings! {
@@ -735,9 +737,9 @@ fn register_task(engine: &mut Engine) {
         "pullStoppedAt" => pull_stopped_at, "startedAt" => started_at, "stoppingAt" => stopping_at,
         "executionStoppedAt" => execution_stopped_at, "stoppedAt" => stopped_at,
     }
-    engine
-        .register_get("taskId", |t: &mut TaskHandle| t.record().task_id.clone())
-        .register_get("serviceName", |t: &mut TaskHandle| {
+    api
+        .get("taskId", "The task id: the last part of the task ARN.", |t: &mut TaskHandle| t.record().task_id.clone())
+        .get("serviceName", "The service that started the task (from `group`), or `\"\"` for a standalone task.", |t: &mut TaskHandle| {
             t.task()
                 .group
                 .as_deref()
@@ -745,23 +747,23 @@ fn register_task(engine: &mut Engine) {
                 .unwrap_or_default()
                 .to_owned()
         })
-        .register_get("containers", |t: &mut TaskHandle| {
+        .get("containers", "The task's containers.", |t: &mut TaskHandle| {
             array((0..t.task().containers.len()).map(|index| ContainerHandle {
                 ev: Arc::clone(&t.ev),
                 task: t.index,
                 index,
             }))
         })
-        .register_get("attachments", |t: &mut TaskHandle| {
+        .get("attachments: array", "The task's attachments (the ENI of awsvpc tasks: subnet, private IP), as in AWS.", |t: &mut TaskHandle| {
             json(&t.task().attachments)
         })
-        .register_get("ephemeralStorage", |t: &mut TaskHandle| {
+        .get("ephemeralStorage: map?", "The task's ephemeral storage (`sizeInGiB`), or `()`.", |t: &mut TaskHandle| {
             t.task()
                 .ephemeral_storage
                 .as_ref()
                 .map_or(Dynamic::UNIT, json)
         })
-        .register_get("attributes", |t: &mut TaskHandle| {
+        .get("attributes", "The task's attributes as a map of name to value.", |t: &mut TaskHandle| {
             let mut map = Map::new();
             for attribute in &t.task().attributes {
                 if let Some(name) = &attribute.name {
@@ -770,10 +772,10 @@ fn register_task(engine: &mut Engine) {
             }
             map
         })
-        .register_fn("path", |t: &mut TaskHandle, field: &str| {
+        .func("path(field)", "Cites a field of the task (`\"stoppedReason\"`, `\"containers[0].exitCode\"`) as a `Fact`.", |t: &mut TaskHandle, field: &str| {
             cite(&t.record().loc.path(), t.task(), field)
         })
-        .register_fn("container", |t: &mut TaskHandle, name: &str| {
+        .func("container(name) -> Container?", "The container with this name, or `()`.", |t: &mut TaskHandle, name: &str| {
             option(
                 t.task()
                     .containers
@@ -786,7 +788,7 @@ fn register_task(engine: &mut Engine) {
                     }),
             )
         })
-        .register_fn("task_definition", |t: &mut TaskHandle| {
+        .func("task_definition() -> TaskDefinition?", "The task definition revision the task ran, or `()` when the bundle lacks it.", |t: &mut TaskHandle| {
             option(
                 t.record()
                     .task_definition
@@ -796,23 +798,22 @@ fn register_task(engine: &mut Engine) {
                     }),
             )
         })
-        .register_fn("service", |t: &mut TaskHandle| {
+        .func("service() -> Service?", "The task's service, or `()` for a standalone task or when the bundle lacks it.", |t: &mut TaskHandle| {
             option(t.record().service.map(|index| ServiceHandle {
                 ev: Arc::clone(&t.ev),
                 index,
             }))
         })
-        .register_fn("logs", |t: &mut TaskHandle| {
+        .func("logs()", "Every log line of the task's containers, oldest first.", |t: &mut TaskHandle| {
             log_lines(&t.ev, &t.record().task_id, None)
         })
-        .register_fn("logs", |t: &mut TaskHandle, container: &str| {
+        .func("logs(container)", "The log lines of one container, oldest first.", |t: &mut TaskHandle, container: &str| {
             log_lines(&t.ev, &t.record().task_id, Some(container))
         })
-        .register_fn("grep_logs", |t: &mut TaskHandle, pattern: &str| {
+        .func("grep_logs(pattern)", "The task's log lines matching a regular expression (Rust `regex` syntax), oldest first.\nMuch faster than a loop over `logs()`.", |t: &mut TaskHandle, pattern: &str| {
             grep(log_lines(&t.ev, &t.record().task_id, None), pattern)
         })
-        .register_fn(
-            "grep_logs",
+        .func("grep_logs(container, pattern)", "The log lines of one container matching a regular expression, oldest first.",
             |t: &mut TaskHandle, container: &str, pattern: &str| {
                 grep(
                     log_lines(&t.ev, &t.record().task_id, Some(container)),
@@ -820,9 +821,9 @@ fn register_task(engine: &mut Engine) {
                 )
             },
         )
-        .register_fn("pull_failure", |t: &mut TaskHandle| pull_failure(t))
-        .register_fn("events", |t: &mut TaskHandle| task_events(t))
-        .register_fn("neighbours", |t: &mut TaskHandle| {
+        .func("pull_failure() -> map?", "The task's image pull failure, or `()`: a map of `text` (the error, from a container's\n`reason`, else the task's `stoppedReason`), `image`, `container`, `kind` (`image-not-found`,\n`image-pull-auth-denied`, `rate-limited`, `network`, `disk-full` or `unknown`) and `fact` (the cited text).", |t: &mut TaskHandle| pull_failure(t))
+        .func("events()", "The service events that name this task, oldest first.", |t: &mut TaskHandle| task_events(t))
+        .func("neighbours()", "The other tasks of the same task definition revision, stopped or not: did identical\ntasks fare better?", |t: &mut TaskHandle| {
             // Other tasks of the same task definition: did identical tasks fare better?
             let me = t.task().task_definition_arn.clone();
             let index = t.index;
@@ -835,22 +836,26 @@ fn register_task(engine: &mut Engine) {
                 }),
             )
         })
-        .register_fn("health_check", |t: &mut TaskHandle| health_check(t))
-        .register_fn("ready_line", |t: &mut TaskHandle| option(ready_line(t)))
-        .register_fn("is_stopped", |t: &mut TaskHandle| {
+        .func("health_check() -> map?", "The health-check budget of a task behind a load balancer, or `()` when it has no service or\ntarget group. A map of `grace` (the service's grace period, seconds), `interval`,\n`threshold` and `timeout` (the target group's), `budget` (grace + interval × threshold),\n`lived` (seconds from `startedAt` to `stoppingAt`), `ready_line` and `ready_after` (the first\nlog line saying the app is up, and when, in seconds after start), `target_group`,\n`target_group_arn` and `facts` (the cited values).", |t: &mut TaskHandle| health_check(t))
+        .func("ready_line() -> LogLine?", "The first log line saying the application is up and serving (`Listening on`, `Started … in`,\n`Uvicorn running`, …), or `()`.", |t: &mut TaskHandle| option(ready_line(t)))
+        .func("is_stopped()", "Whether the task has stopped: `lastStatus` is `STOPPED`, or it is stopping (`desiredStatus`\n`STOPPED`) with a `stopCode`.", |t: &mut TaskHandle| {
             crate::evidence::is_stopped(t.task())
         })
-        .register_fn("to_string", |t: &mut TaskHandle| {
+        .func("to_string()", "`Task(<id>)`, for messages.", |t: &mut TaskHandle| {
             format!("Task({})", t.record().task_id)
         })
-        .register_fn("==", |a: &mut TaskHandle, b: TaskHandle| a.index == b.index);
+        .func("==(other)", "Whether two handles are the same task.", |a: &mut TaskHandle, b: TaskHandle| a.index == b.index);
 }
 
-fn register_container(engine: &mut Engine) {
-    engine.register_type_with_name::<ContainerHandle>("Container");
+fn register_container(api: &mut Api<'_>) {
+    api.ty::<ContainerHandle>(
+        "Container",
+        "c",
+        "A container of a task, as DescribeTasks reports it after the task ran.",
+    );
     macro_rules! strings {
         ($($name:literal => $field:ident),* $(,)?) => {
-            $(engine.register_get($name, |c: &mut ContainerHandle| string(c.container().$field.as_ref()));)*
+            $(api.get(concat!($name, ": string"), concat!("The container's `", $name, "` as DescribeTasks returns it, or `\"\"`."), |c: &mut ContainerHandle| string(c.container().$field.as_ref()));)*
         };
     }
     strings! {
@@ -859,90 +864,117 @@ fn register_container(engine: &mut Engine) {
         "healthStatus" => health_status, "cpu" => cpu, "memory" => memory,
         "memoryReservation" => memory_reservation,
     }
-    engine
-        .register_get("exitCode", |c: &mut ContainerHandle| {
-            int(c.container().exit_code)
-        })
-        .register_get("networkBindings", |c: &mut ContainerHandle| {
-            json(&c.container().network_bindings)
-        })
-        .register_get("essential", |c: &mut ContainerHandle| {
+    api.get(
+        "exitCode: int?",
+        "The container's exit code, or `()` when it never ran or ECS did not report one.",
+        |c: &mut ContainerHandle| int(c.container().exit_code),
+    )
+    .get(
+        "networkBindings: array",
+        "The container's host port bindings (bridge and host network modes), as in AWS.",
+        |c: &mut ContainerHandle| json(&c.container().network_bindings),
+    )
+    .get(
+        "essential",
+        "Whether the container is essential: its definition's `essential`, `true` when unset.",
+        |c: &mut ContainerHandle| {
             // ECS treats a container as essential unless its definition says otherwise.
             c.definition()
                 .is_none_or(|d| d.definition().essential.unwrap_or(true))
-        })
-        .register_fn("path", |c: &mut ContainerHandle, field: &str| {
-            cite(&c.path(), c.container(), field)
-        })
-        .register_fn("task", |c: &mut ContainerHandle| TaskHandle {
+        },
+    )
+    .func(
+        "path(field)",
+        "Cites a field of the container (`\"exitCode\"`, `\"reason\"`) as a `Fact`.",
+        |c: &mut ContainerHandle, field: &str| cite(&c.path(), c.container(), field),
+    )
+    .func(
+        "task()",
+        "The container's task.",
+        |c: &mut ContainerHandle| TaskHandle {
             ev: Arc::clone(&c.ev),
             index: c.task,
-        })
-        .register_fn("definition", |c: &mut ContainerHandle| {
-            option(c.definition())
-        })
-        .register_fn("logs", |c: &mut ContainerHandle| {
+        },
+    )
+    .func(
+        "definition() -> ContainerDefinition?",
+        "The container's definition in the task definition, or `()`.",
+        |c: &mut ContainerHandle| option(c.definition()),
+    )
+    .func(
+        "logs()",
+        "The container's log lines, oldest first.",
+        |c: &mut ContainerHandle| {
             let task_id = c.ev.tasks[c.task].task_id.clone();
             log_lines(&c.ev, &task_id, c.container().name.as_deref())
-        })
-        .register_fn("grep_logs", |c: &mut ContainerHandle, pattern: &str| {
+        },
+    )
+    .func(
+        "grep_logs(pattern)",
+        "The container's log lines matching a regular expression, oldest first.",
+        |c: &mut ContainerHandle, pattern: &str| {
             let task_id = c.ev.tasks[c.task].task_id.clone();
             grep(
                 log_lines(&c.ev, &task_id, c.container().name.as_deref()),
                 pattern,
             )
-        })
-        .register_fn("to_string", |c: &mut ContainerHandle| {
+        },
+    )
+    .func(
+        "to_string()",
+        "`Container(<name>)`.",
+        |c: &mut ContainerHandle| {
             format!(
                 "Container({})",
                 c.container().name.clone().unwrap_or_default()
             )
-        });
+        },
+    );
 }
 
-fn register_task_definition(engine: &mut Engine) {
-    engine
-        .register_type_with_name::<TaskDefinitionHandle>("TaskDefinition")
-        .register_get("taskDefinitionArn", |d: &mut TaskDefinitionHandle| {
+fn register_task_definition(api: &mut Api<'_>) {
+    api
+        .ty::<TaskDefinitionHandle>("TaskDefinition", "td", "A task definition revision from DescribeTaskDefinition.")
+        .get("taskDefinitionArn: string", "The task definition ARN.", |d: &mut TaskDefinitionHandle| {
             string(d.definition().task_definition_arn.as_ref())
         })
-        .register_get("family", |d: &mut TaskDefinitionHandle| {
+        .get("family: string", "The family name.", |d: &mut TaskDefinitionHandle| {
             string(d.definition().family.as_ref())
         })
-        .register_get("revision", |d: &mut TaskDefinitionHandle| {
+        .get("revision: int?", "The revision number.", |d: &mut TaskDefinitionHandle| {
             int(d.definition().revision)
         })
-        .register_get("status", |d: &mut TaskDefinitionHandle| {
+        .get("status: string", "`ACTIVE` or `INACTIVE`.", |d: &mut TaskDefinitionHandle| {
             string(d.definition().status.as_ref())
         })
-        .register_get("networkMode", |d: &mut TaskDefinitionHandle| {
+        .get("networkMode: string", "`awsvpc`, `bridge`, `host` or `none`; `\"\"` when unset.", |d: &mut TaskDefinitionHandle| {
             string(d.definition().network_mode.as_ref())
         })
-        .register_get("cpu", |d: &mut TaskDefinitionHandle| {
+        .get("cpu: string", "Task-level CPU units, as the string AWS returns (`\"1024\"`).", |d: &mut TaskDefinitionHandle| {
             string(d.definition().cpu.as_ref())
         })
-        .register_get("memory", |d: &mut TaskDefinitionHandle| {
+        .get("memory: string", "Task-level memory in MiB, as the string AWS returns (`\"2048\"`).", |d: &mut TaskDefinitionHandle| {
             string(d.definition().memory.as_ref())
         })
-        .register_get("taskRoleArn", |d: &mut TaskDefinitionHandle| {
+        .get("taskRoleArn: string", "The task role ARN, or `\"\"`.", |d: &mut TaskDefinitionHandle| {
             string(d.definition().task_role_arn.as_ref())
         })
-        .register_get("executionRoleArn", |d: &mut TaskDefinitionHandle| {
+        .get("executionRoleArn: string", "The task execution role ARN, or `\"\"`.", |d: &mut TaskDefinitionHandle| {
             string(d.definition().execution_role_arn.as_ref())
         })
-        .register_get("requiresCompatibilities", |d: &mut TaskDefinitionHandle| {
+        .get("requiresCompatibilities: array", "The launch types it requires (`[\"FARGATE\"]`).", |d: &mut TaskDefinitionHandle| {
             json(&d.definition().requires_compatibilities)
         })
-        .register_get("runtimePlatform", |d: &mut TaskDefinitionHandle| {
+        .get("runtimePlatform: map?", "`cpuArchitecture` and `operatingSystemFamily`, or `()`.", |d: &mut TaskDefinitionHandle| {
             d.definition()
                 .runtime_platform
                 .as_ref()
                 .map_or(Dynamic::UNIT, json)
         })
-        .register_get("volumes", |d: &mut TaskDefinitionHandle| {
+        .get("volumes: array", "The volumes (EFS, bind mounts, Docker volumes), as in AWS.", |d: &mut TaskDefinitionHandle| {
             json(&d.definition().volumes)
         })
-        .register_get("containerDefinitions", |d: &mut TaskDefinitionHandle| {
+        .get("containerDefinitions", "The container definitions.", |d: &mut TaskDefinitionHandle| {
             array(
                 (0..d.definition().container_definitions.len()).map(|index| {
                     ContainerDefinitionHandle {
@@ -953,20 +985,19 @@ fn register_task_definition(engine: &mut Engine) {
                 }),
             )
         })
-        .register_fn("path", |d: &mut TaskDefinitionHandle, field: &str| {
+        .func("path(field)", "Cites a field of the task definition as a `Fact`.", |d: &mut TaskDefinitionHandle, field: &str| {
             cite(
                 &d.ev.task_definitions[d.index].loc.path(),
                 d.definition(),
                 field,
             )
         })
-        .register_fn(
-            "container_definition",
+        .func("container_definition(name) -> ContainerDefinition?", "The container definition with this name, or `()`.",
             |d: &mut TaskDefinitionHandle, name: &str| {
                 option(container_definition(&d.ev, d.index, name))
             },
         )
-        .register_fn("changes", |d: &mut TaskDefinitionHandle| {
+        .func("changes()", "What changed since the previous revision of the family in the bundle (empty when there is\nnone): maps of `text` (\"image: app:1.4 → app:1.5\"), `field`, `container`, `before`,\n`after` and `fact`. Environment variables are compared by name only.", |d: &mut TaskDefinitionHandle| {
             let Some(previous) = d.ev.previous_revision(d.index) else {
                 return Array::new();
             };
@@ -992,7 +1023,7 @@ fn register_task_definition(engine: &mut Engine) {
                 })
                 .collect::<Array>()
         })
-        .register_fn("previous_revision", |d: &mut TaskDefinitionHandle| {
+        .func("previous_revision() -> TaskDefinition?", "The previous revision of the same family in the bundle, or `()`.", |d: &mut TaskDefinitionHandle| {
             option(
                 d.ev.previous_revision(d.index)
                     .map(|index| TaskDefinitionHandle {
@@ -1001,71 +1032,70 @@ fn register_task_definition(engine: &mut Engine) {
                     }),
             )
         })
-        .register_fn("to_string", |d: &mut TaskDefinitionHandle| {
+        .func("to_string()", "`family:revision`.", |d: &mut TaskDefinitionHandle| {
             crate::evidence::revision_name(d.definition())
         });
 
-    engine.register_type_with_name::<ContainerDefinitionHandle>("ContainerDefinition");
+    api.ty::<ContainerDefinitionHandle>("ContainerDefinition", "def", "A container definition of a task definition. Environment variable values are never\nreadable: redaction removes them and rules see names only.");
     macro_rules! ints {
         ($($name:literal => $field:ident),* $(,)?) => {
-            $(engine.register_get($name, |c: &mut ContainerDefinitionHandle| int(c.definition().$field));)*
+            $(api.get(concat!($name, ": int?"), concat!("The container definition's `", $name, "`, or `()` when unset."), |c: &mut ContainerDefinitionHandle| int(c.definition().$field));)*
         };
     }
     ints! {
         "cpu" => cpu, "memory" => memory, "memoryReservation" => memory_reservation,
         "startTimeout" => start_timeout, "stopTimeout" => stop_timeout,
     }
-    engine
-        .register_get("name", |c: &mut ContainerDefinitionHandle| {
+    api
+        .get("name: string", "The container name.", |c: &mut ContainerDefinitionHandle| {
             string(c.definition().name.as_ref())
         })
-        .register_get("image", |c: &mut ContainerDefinitionHandle| {
+        .get("image: string", "The image reference as written in the task definition.", |c: &mut ContainerDefinitionHandle| {
             string(c.definition().image.as_ref())
         })
-        .register_get("user", |c: &mut ContainerDefinitionHandle| {
+        .get("user: string", "The `user` the container runs as, or `\"\"`.", |c: &mut ContainerDefinitionHandle| {
             string(c.definition().user.as_ref())
         })
-        .register_get("essential", |c: &mut ContainerDefinitionHandle| {
+        .get("essential", "Whether the container is essential (`true` when unset).", |c: &mut ContainerDefinitionHandle| {
             c.definition().essential.unwrap_or(true)
         })
-        .register_get("command", |c: &mut ContainerDefinitionHandle| {
+        .get("command: array?", "The command array, or `()`.", |c: &mut ContainerDefinitionHandle| {
             c.definition().command.as_ref().map_or(Dynamic::UNIT, json)
         })
-        .register_get("entryPoint", |c: &mut ContainerDefinitionHandle| {
+        .get("entryPoint: array?", "The entry point array, or `()`.", |c: &mut ContainerDefinitionHandle| {
             c.definition()
                 .entry_point
                 .as_ref()
                 .map_or(Dynamic::UNIT, json)
         })
-        .register_get("secrets", |c: &mut ContainerDefinitionHandle| {
+        .get("secrets: array", "The secrets: maps of `name` and `valueFrom` (an ARN, never a value).", |c: &mut ContainerDefinitionHandle| {
             json(&c.definition().secrets)
         })
-        .register_get("portMappings", |c: &mut ContainerDefinitionHandle| {
+        .get("portMappings: array", "The port mappings, as in AWS.", |c: &mut ContainerDefinitionHandle| {
             json(&c.definition().port_mappings)
         })
-        .register_get("environmentFiles", |c: &mut ContainerDefinitionHandle| {
+        .get("environmentFiles: array", "The environment files (`value` is an S3 ARN, `type` is `s3`).", |c: &mut ContainerDefinitionHandle| {
             json(&c.definition().environment_files)
         })
-        .register_get("mountPoints", |c: &mut ContainerDefinitionHandle| {
+        .get("mountPoints: array", "The mount points (`sourceVolume`, `containerPath`, `readOnly`).", |c: &mut ContainerDefinitionHandle| {
             json(&c.definition().mount_points)
         })
-        .register_get("dependsOn", |c: &mut ContainerDefinitionHandle| {
+        .get("dependsOn: array", "The container dependencies (`containerName`, `condition`).", |c: &mut ContainerDefinitionHandle| {
             json(&c.definition().depends_on)
         })
-        .register_get("healthCheck", |c: &mut ContainerDefinitionHandle| {
+        .get("healthCheck: map?", "The container health check (`command`, `interval`, `timeout`, `retries`, `startPeriod`), or `()`.", |c: &mut ContainerDefinitionHandle| {
             c.definition()
                 .health_check
                 .as_ref()
                 .map_or(Dynamic::UNIT, json)
         })
-        .register_get("logConfiguration", |c: &mut ContainerDefinitionHandle| {
+        .get("logConfiguration: map?", "The log configuration (`logDriver`, `options`), or `()`.", |c: &mut ContainerDefinitionHandle| {
             c.definition()
                 .log_configuration
                 .as_ref()
                 .map_or(Dynamic::UNIT, json)
         })
-        .register_get(
-            "repositoryCredentials",
+        .get("repositoryCredentials: map?", "The private registry credentials (`credentialsParameter`, an ARN), or `()`.",
             |c: &mut ContainerDefinitionHandle| {
                 c.definition()
                     .repository_credentials
@@ -1073,7 +1103,7 @@ fn register_task_definition(engine: &mut Engine) {
                     .map_or(Dynamic::UNIT, json)
             },
         )
-        .register_fn("env_names", |c: &mut ContainerDefinitionHandle| {
+        .func("env_names()", "The names of the environment variables (never their values).", |c: &mut ContainerDefinitionHandle| {
             c.definition()
                 .environment
                 .iter()
@@ -1081,8 +1111,7 @@ fn register_task_definition(engine: &mut Engine) {
                 .map(Dynamic::from)
                 .collect::<Array>()
         })
-        .register_fn(
-            "has_env",
+        .func("has_env(name)", "Whether an environment variable or a secret with this name is defined.",
             |c: &mut ContainerDefinitionHandle, name: &str| {
                 let definition = c.definition();
                 definition
@@ -1095,8 +1124,7 @@ fn register_task_definition(engine: &mut Engine) {
                         .any(|s| s.name.as_deref() == Some(name))
             },
         )
-        .register_fn(
-            "env_path",
+        .func("env_path(name) -> Fact?", "Cites an environment variable or secret by name (never its value) as a `Fact`, or `()`.",
             |c: &mut ContainerDefinitionHandle, name: &str| {
                 // Cites the variable's name only: values may be secrets.
                 let definition = c.definition();
@@ -1120,7 +1148,7 @@ fn register_task_definition(engine: &mut Engine) {
                 }))
             },
         )
-        .register_fn("path", |c: &mut ContainerDefinitionHandle, field: &str| {
+        .func("path(field)", "Cites a field of the container definition as a `Fact`. Fails for `environment`: use\n`env_path(name)`.", |c: &mut ContainerDefinitionHandle, field: &str| {
             if field == "environment" || field.starts_with("environment[") {
                 return Err(
                     "cite environment variables with env_path(name): their values may be secrets"
@@ -1129,7 +1157,7 @@ fn register_task_definition(engine: &mut Engine) {
             }
             cite(&c.path(), c.definition(), field)
         })
-        .register_fn("to_string", |c: &mut ContainerDefinitionHandle| {
+        .func("to_string()", "`ContainerDefinition(<name>)`.", |c: &mut ContainerDefinitionHandle| {
             format!(
                 "ContainerDefinition({})",
                 c.definition().name.clone().unwrap_or_default()
@@ -1137,16 +1165,20 @@ fn register_task_definition(engine: &mut Engine) {
         });
 }
 
-fn register_service(engine: &mut Engine) {
-    engine.register_type_with_name::<ServiceHandle>("Service");
+fn register_service(api: &mut Api<'_>) {
+    api.ty::<ServiceHandle>(
+        "Service",
+        "service",
+        "A service from DescribeServices, with its events and deployments.",
+    );
     macro_rules! strings {
         ($($name:literal => $field:ident),* $(,)?) => {
-            $(engine.register_get($name, |s: &mut ServiceHandle| string(s.service().$field.as_ref()));)*
+            $(api.get(concat!($name, ": string"), concat!("The service's `", $name, "` as DescribeServices returns it, or `\"\"`."), |s: &mut ServiceHandle| string(s.service().$field.as_ref()));)*
         };
     }
     macro_rules! ints {
         ($($name:literal => $field:ident),* $(,)?) => {
-            $(engine.register_get($name, |s: &mut ServiceHandle| int(s.service().$field));)*
+            $(api.get(concat!($name, ": int?"), concat!("The service's `", $name, "`, or `()`."), |s: &mut ServiceHandle| int(s.service().$field));)*
         };
     }
     strings! {
@@ -1158,26 +1190,26 @@ fn register_service(engine: &mut Engine) {
         "desiredCount" => desired_count, "runningCount" => running_count, "pendingCount" => pending_count,
         "healthCheckGracePeriodSeconds" => health_check_grace_period_seconds,
     }
-    engine
-        .register_get("deploymentConfiguration", |s: &mut ServiceHandle| {
+    api
+        .get("deploymentConfiguration: map?", "The deployment configuration (`deploymentCircuitBreaker`, `maximumPercent`,\n`minimumHealthyPercent`), or `()`.", |s: &mut ServiceHandle| {
             s.service()
                 .deployment_configuration
                 .as_ref()
                 .map_or(Dynamic::UNIT, json)
         })
-        .register_get("deployments", |s: &mut ServiceHandle| {
+        .get("deployments: array", "The deployments, newest first, as in AWS (`status`, `rolloutState`, `taskDefinition`,\n`failedTasks`, …).", |s: &mut ServiceHandle| {
             json(&s.service().deployments)
         })
-        .register_get("loadBalancers", |s: &mut ServiceHandle| {
+        .get("loadBalancers: array", "The load balancers (`targetGroupArn`, `containerName`, `containerPort`).", |s: &mut ServiceHandle| {
             json(&s.service().load_balancers)
         })
-        .register_get("networkConfiguration", |s: &mut ServiceHandle| {
+        .get("networkConfiguration: map?", "The awsvpc configuration (subnets, security groups, public IP), or `()`.", |s: &mut ServiceHandle| {
             s.service()
                 .network_configuration
                 .as_ref()
                 .map_or(Dynamic::UNIT, json)
         })
-        .register_get("events", |s: &mut ServiceHandle| {
+        .get("events", "The service events, newest first as ECS returns them (at most 100).", |s: &mut ServiceHandle| {
             array(
                 (0..s.service().events.len()).map(|index| ServiceEventHandle {
                     ev: Arc::clone(&s.ev),
@@ -1186,8 +1218,8 @@ fn register_service(engine: &mut Engine) {
                 }),
             )
         })
-        .register_fn("events_matching", events_matching)
-        .register_fn("steady_after", |s: &mut ServiceHandle, at: &str| {
+        .func("events_matching(pattern)", "The events whose message matches a regular expression, however often ECS repeated them: a\nmap of `events` (in the service's order), `count`, `first` and `last` (times), `latest` (the\nnewest event) and `summary` (\"5 times between A and B (12m 00s)\", or \"once, at A\").", events_matching)
+        .func("steady_after(time)", "Whether the service reached a steady state after this time: the trouble is over.", |s: &mut ServiceHandle, at: &str| {
             // Whether the service reached a steady state after `at`: the trouble is over.
             let Some(at) = recorder::time::Timestamp::parse_iso(at) else {
                 return false;
@@ -1200,8 +1232,8 @@ fn register_service(engine: &mut Engine) {
                         .is_some_and(|m| m.contains("has reached a steady state"))
             })
         })
-        .register_fn("steady_after", |_: &mut ServiceHandle, (): ()| false)
-        .register_fn("task_definition", |s: &mut ServiceHandle| {
+        .func("steady_after(time)", "", |_: &mut ServiceHandle, (): ()| false)
+        .func("task_definition() -> TaskDefinition?", "The service's current task definition, or `()` when the bundle lacks it.", |s: &mut ServiceHandle| {
             // The service's current task definition, when the bundle holds it.
             let arn = s.service().task_definition.clone().unwrap_or_default();
             option(
@@ -1212,70 +1244,106 @@ fn register_service(engine: &mut Engine) {
                     }),
             )
         })
-        .register_fn("path", |s: &mut ServiceHandle, field: &str| {
+        .func("path(field)", "Cites a field of the service as a `Fact`.", |s: &mut ServiceHandle, field: &str| {
             cite(&s.ev.services[s.index].loc.path(), s.service(), field)
         })
-        .register_fn("to_string", |s: &mut ServiceHandle| {
+        .func("to_string()", "`Service(<name>)`.", |s: &mut ServiceHandle| {
             format!(
                 "Service({})",
                 s.service().service_name.clone().unwrap_or_default()
             )
         });
 
-    engine
-        .register_type_with_name::<ServiceEventHandle>("ServiceEvent")
-        .register_get("id", |e: &mut ServiceEventHandle| {
-            string(e.event().id.as_ref())
-        })
-        .register_get("message", |e: &mut ServiceEventHandle| {
-            string(e.event().message.as_ref())
-        })
-        .register_get("createdAt", |e: &mut ServiceEventHandle| {
-            time(e.event().created_at)
-        })
-        .register_fn("path", |e: &mut ServiceEventHandle| Fact {
+    api.ty::<ServiceEventHandle>(
+        "ServiceEvent",
+        "event",
+        "One service event (`service.events`), newest first as ECS lists them.",
+    )
+    .get(
+        "id: string",
+        "The event id.",
+        |e: &mut ServiceEventHandle| string(e.event().id.as_ref()),
+    )
+    .get(
+        "message: string",
+        "The event message, verbatim.",
+        |e: &mut ServiceEventHandle| string(e.event().message.as_ref()),
+    )
+    .get(
+        "createdAt: timestamp?",
+        "When ECS logged the event.",
+        |e: &mut ServiceEventHandle| time(e.event().created_at),
+    )
+    .func(
+        "path()",
+        "Cites the event's message as a `Fact`.",
+        |e: &mut ServiceEventHandle| Fact {
             path: format!(
                 "{}.events[{}].message",
                 e.ev.services[e.service].loc.path(),
                 e.index
             ),
             value: Value::String(e.event().message.clone().unwrap_or_default()),
-        });
+        },
+    );
 }
 
-fn register_log_line(engine: &mut Engine) {
-    engine
-        .register_type_with_name::<LogLineHandle>("LogLine")
-        .register_get("message", |l: &mut LogLineHandle| l.line().message.clone())
-        .register_get("timestamp", |l: &mut LogLineHandle| {
+fn register_log_line(api: &mut Api<'_>) {
+    api.ty::<LogLineHandle>(
+        "LogLine",
+        "line",
+        "One log event of a container, from CloudWatch Logs GetLogEvents.",
+    )
+    .get(
+        "message",
+        "The log line's text.",
+        |l: &mut LogLineHandle| l.line().message.clone(),
+    )
+    .get(
+        "timestamp: timestamp?",
+        "When the line was logged, or `()`.",
+        |l: &mut LogLineHandle| {
             l.line()
                 .timestamp
                 .map_or(Dynamic::UNIT, |t| Dynamic::from(t.to_string()))
-        })
-        .register_get("logGroupName", |l: &mut LogLineHandle| {
-            string(l.ev.log_streams[l.stream].group.as_ref())
-        })
-        .register_get("logStreamName", |l: &mut LogLineHandle| {
-            string(l.ev.log_streams[l.stream].stream.as_ref())
-        })
-        .register_get("container", |l: &mut LogLineHandle| {
-            string(l.ev.log_streams[l.stream].container.as_ref())
-        })
-        .register_fn("path", |l: &mut LogLineHandle| Fact {
+        },
+    )
+    .get(
+        "logGroupName: string",
+        "The log group.",
+        |l: &mut LogLineHandle| string(l.ev.log_streams[l.stream].group.as_ref()),
+    )
+    .get(
+        "logStreamName: string",
+        "The log stream.",
+        |l: &mut LogLineHandle| string(l.ev.log_streams[l.stream].stream.as_ref()),
+    )
+    .get(
+        "container: string",
+        "The container that logged it (from the stream name), or `\"\"`.",
+        |l: &mut LogLineHandle| string(l.ev.log_streams[l.stream].container.as_ref()),
+    )
+    .func(
+        "path()",
+        "Cites the line as a `Fact`.",
+        |l: &mut LogLineHandle| Fact {
             path: format!("{}.message", l.line().loc.path()),
             value: Value::String(l.line().message.clone()),
-        })
-        .register_fn("to_string", |l: &mut LogLineHandle| {
-            l.line().message.clone()
-        });
+        },
+    )
+    .func(
+        "to_string()",
+        "The line's text.",
+        |l: &mut LogLineHandle| l.line().message.clone(),
+    );
 }
 
-fn register_finding(engine: &mut Engine) {
-    engine
-        .register_type_with_name::<Fact>("Fact")
-        .register_get("path", |f: &mut Fact| f.path.clone())
-        .register_get("value", |f: &mut Fact| json(&f.value))
-        .register_fn("fact", |path: &str, value: Dynamic| -> RhaiResult<Fact> {
+fn register_finding(api: &mut Api<'_>) {
+    api
+        .ty::<Fact>("Fact", "fact", "One piece of evidence: where it is in the bundle (`path`) and its value. Every\n`x.path(\"field\")` returns one; `fact(path, value)` makes one.")
+        .get("path", "Where the value is in the bundle (`calls[2].response.tasks[0].stoppedReason`).", |f: &mut Fact| f.path.clone())
+        .get("value: any", "The cited value.", |f: &mut Fact| json(&f.value))
+        .func("fact(path, value)", "Makes a `Fact` from a path and a value, for evidence that no `path()` reaches.", |path: &str, value: Dynamic| -> RhaiResult<Fact> {
             let value: Value = rhai::serde::from_dynamic(&value)?;
             Ok(Fact {
                 path: path.to_owned(),
@@ -1283,9 +1351,9 @@ fn register_finding(engine: &mut Engine) {
             })
         });
 
-    engine
-        .register_type_with_name::<ScriptFinding>("Finding")
-        .register_fn("finding", |task: TaskHandle, message: &str| {
+    api
+        .ty::<ScriptFinding>("Finding", "f", "What a rule returns: a subject (task, container or service), a message, evidence,\nan optional hint and doc link. Build it with `finding(…)`, then chain the methods below.")
+        .func("finding(subject, message)", "A finding about a task. The message says what happened, naming the container and the key\nnumbers or strings.", |task: TaskHandle, message: &str| {
             new_finding(
                 Subject::Task {
                     task: task.index,
@@ -1294,7 +1362,7 @@ fn register_finding(engine: &mut Engine) {
                 message,
             )
         })
-        .register_fn("finding", |container: ContainerHandle, message: &str| {
+        .func("finding(subject, message)", "A finding about a container of a task (the report names the container).", |container: ContainerHandle, message: &str| {
             let name = container.container().name.clone();
             new_finding(
                 Subject::Task {
@@ -1304,16 +1372,15 @@ fn register_finding(engine: &mut Engine) {
                 message,
             )
         })
-        .register_fn("finding", |service: ServiceHandle, message: &str| {
+        .func("finding(subject, message)", "A finding about a service, for service-level failures (placement, deployments).", |service: ServiceHandle, message: &str| {
             new_finding(Subject::Service(service.index), message)
         })
-        .register_get("message", |f: &mut ScriptFinding| f.message.clone())
-        .register_fn("evidence", |f: &mut ScriptFinding, fact: Fact| {
+        .get("message", "The finding's message.", |f: &mut ScriptFinding| f.message.clone())
+        .func("evidence(fact)", "Adds one `Fact` as evidence; returns the finding.", |f: &mut ScriptFinding, fact: Fact| {
             f.evidence.push(fact);
             f.clone()
         })
-        .register_fn(
-            "evidence",
+        .func("evidence(facts)", "Adds each `Fact` of an array as evidence, skipping `()` (a missing optional fact); returns\nthe finding.",
             |f: &mut ScriptFinding, facts: Array| -> RhaiResult<ScriptFinding> {
                 for fact in facts {
                     // A missing optional fact (`()`) is skipped; anything else must be a Fact.
@@ -1329,24 +1396,24 @@ fn register_finding(engine: &mut Engine) {
                 Ok(f.clone())
             },
         )
-        .register_fn("evidence", |f: &mut ScriptFinding, (): ()| f.clone())
-        .register_fn("hint", |f: &mut ScriptFinding, text: &str| {
+        .func("evidence(facts)", "", |f: &mut ScriptFinding, (): ()| f.clone())
+        .func("hint(text)", "Sets the one actionable sentence the report prints under the finding.", |f: &mut ScriptFinding, text: &str| {
             f.hint = Some(text.to_owned());
             f.clone()
         })
-        .register_fn("doc", |f: &mut ScriptFinding, url: &str| {
+        .func("doc(url)", "Sets a documentation link for the finding.", |f: &mut ScriptFinding, url: &str| {
             f.doc_url = Some(url.to_owned());
             f.clone()
         })
-        .register_fn("symptom", |f: &mut ScriptFinding| {
+        .func("symptom()", "Marks the finding as a consequence of another finding's root cause (a 143 after a\nhealth-check kill). The report links it to the root cause.", |f: &mut ScriptFinding| {
             f.symptom = true;
             f.clone()
         })
-        .register_fn("caused_by", |f: &mut ScriptFinding, task: TaskHandle| {
+        .func("caused_by(task)", "Marks the finding as a symptom of another task's root cause (a rollback caused by failed\ntasks).", |f: &mut ScriptFinding, task: TaskHandle| {
             // A symptom whose root cause is another task's (a rollback caused by failed tasks).
             f.symptom = true;
             f.caused_by = Some(task.index);
             f.clone()
         })
-        .register_fn("caused_by", |f: &mut ScriptFinding, (): ()| f.clone());
+        .func("caused_by(task)", "", |f: &mut ScriptFinding, (): ()| f.clone());
 }

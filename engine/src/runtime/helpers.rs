@@ -257,16 +257,14 @@ fn parse_time(value: &Dynamic) -> Option<Timestamp> {
 }
 
 pub(crate) fn register(engine: &mut Engine) {
-    engine
-        .register_fn(
-            "matches",
+    super::reference::Api::new(engine)
+        .func("matches(text, pattern)", "Whether `text` matches a regular expression (Rust `regex` syntax; `(?i)` for any case).",
             |text: &str, pattern: &str| -> Result<bool, Box<EvalAltResult>> {
                 Ok(regex(pattern)?.is_match(text))
             },
         )
-        .register_fn("matches", |(): (), _: &str| false)
-        .register_fn(
-            "find",
+        .func("matches(text, pattern)", "", |(): (), _: &str| false)
+        .func("find(text, pattern) -> string?", "The first capture group of a regular expression in `text` (the whole match when it has no\ngroup), or `()`.",
             |text: &str, pattern: &str| -> Result<Dynamic, Box<EvalAltResult>> {
                 // The first capture group when the pattern has one, else the whole match.
                 let regex = regex(pattern)?;
@@ -276,17 +274,17 @@ pub(crate) fn register(engine: &mut Engine) {
                 }))
             },
         )
-        .register_fn("find", |(): (), _: &str| Dynamic::UNIT)
-        .register_fn("exit_signal", |code: i64| {
+        .func("find(text, pattern)", "", |(): (), _: &str| Dynamic::UNIT)
+        .func("exit_signal(code) -> int?", "The signal number behind an exit code above 128 (`137` → `9`), or `()`.", |code: i64| {
             exit_signal(code).map_or(Dynamic::UNIT, Dynamic::from)
         })
-        .register_fn("exit_signal", |(): ()| Dynamic::UNIT)
-        .register_fn("signal_name", |signal: i64| {
+        .func("exit_signal(code)", "", |(): ()| Dynamic::UNIT)
+        .func("signal_name(signal) -> string?", "The signal's name (`9` → `\"SIGKILL\"`), or `()`.", |signal: i64| {
             signal_name(signal).map_or(Dynamic::UNIT, |name| Dynamic::from(name.to_owned()))
         })
-        .register_fn("describe_exit", describe_exit)
-        .register_fn("describe_exit", |(): ()| "no exit code".to_owned())
-        .register_fn("parse_image", |reference: &str| {
+        .func("describe_exit(code)", "An exit code for a message: `\"137 (SIGKILL)\"`, `\"1\"`.", describe_exit)
+        .func("describe_exit(code)", "", |(): ()| "no exit code".to_owned())
+        .func("parse_image(reference)", "An image reference taken apart: a map of `registry`, `repository`, `tag`, `digest` (`()` when\nabsent), and `docker_hub`, `official` and `ecr` (booleans).", |reference: &str| {
             let image = ImageRef::parse(reference);
             let mut map = rhai::Map::new();
             let text = |value: Option<String>| value.map_or(Dynamic::UNIT, Dynamic::from);
@@ -299,13 +297,13 @@ pub(crate) fn register(engine: &mut Engine) {
             map.insert("ecr".into(), image.is_ecr().into());
             map
         })
-        .register_fn("format_duration", format_duration)
-        .register_fn("format_duration", |seconds: i64| {
+        .func("format_duration(seconds)", "Seconds as a duration for messages: `\"45s\"`, `\"12m 00s\"`, `\"1h 02m\"`.", format_duration)
+        .func("format_duration(seconds)", "Seconds as a duration for messages: `\"45s\"`, `\"12m 00s\"`, `\"1h 02m\"`.", |seconds: i64| {
             #[allow(clippy::cast_precision_loss)]
             format_duration(seconds as f64)
         })
-        .register_fn("format_duration", |(): ()| "an unknown time".to_owned())
-        .register_fn("seconds_between", |from: Dynamic, to: Dynamic| {
+        .func("format_duration(seconds)", "", |(): ()| "an unknown time".to_owned())
+        .func("seconds_between(from, to) -> float?", "Seconds from one timestamp to another (negative when `to` is earlier), or `()` when either\nis absent.", |from: Dynamic, to: Dynamic| {
             match (parse_time(&from), parse_time(&to)) {
                 (Some(from), Some(to)) => Dynamic::from(from.seconds_until(to)),
                 _ => Dynamic::UNIT,

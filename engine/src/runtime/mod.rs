@@ -5,6 +5,7 @@
 
 pub(crate) mod api;
 mod helpers;
+mod reference;
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -14,12 +15,13 @@ use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Scope};
 
 pub use api::{Fact, ScriptFinding, Subject};
 pub use helpers::describe_exit as describe_exit_code;
+pub use reference::{markdown as api_reference, undocumented as undocumented_functions};
 
 use crate::evidence::Evidence;
 use crate::rule::Rule;
 
 /// Resource limits for rule scripts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Rhai operations one `check` call may perform.
     pub max_operations: u64,
@@ -35,6 +37,12 @@ pub struct Limits {
     pub max_duration: Duration,
     /// Findings one rule may return for one bundle.
     pub max_findings: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits::standard()
+    }
 }
 
 impl Limits {
@@ -92,9 +100,19 @@ pub fn new_engine(limits: &Limits) -> Engine {
         let expired = DEADLINE.with(|deadline| deadline.get().is_some_and(|d| Instant::now() > d));
         expired.then(|| Dynamic::from("wall-clock time limit exceeded"))
     });
-    api::register(&mut engine);
+    let _types = api::register(&mut engine);
     helpers::register(&mut engine);
     engine
+}
+
+/// The Rhai definition files (`*.d.rhai`) of everything a rule can call, with the docs, for
+/// editors: `(file name, text)`.
+pub fn definition_files(engine: &Engine) -> Vec<(String, String)> {
+    engine
+        .definitions()
+        .include_standard_packages(true)
+        .iter_files()
+        .collect()
 }
 
 /// A rule that failed while running. It never stops the other rules.

@@ -47,6 +47,7 @@ pub(crate) fn isolated_binary(home: &Path) -> Command {
     }
     command
         .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("no-user-config"))
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", home.join("no-config"))
         .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))

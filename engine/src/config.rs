@@ -1,0 +1,357 @@
+//! `ecs-autopsy.toml`: team rule directories, disabled rules, severity overrides and the
+//! sandbox limits of rule scripts.
+//!
+//! One file applies, never a merge of several: `--config FILE` if given, else the first
+//! `ecs-autopsy.toml` found in the working directory or a parent, else the one in the user's
+//! configuration directory (`$XDG_CONFIG_HOME/ecs-autopsy/`, `~/.config/ecs-autopsy/`, or
+//! `%APPDATA%\ecs-autopsy\` on Windows). `--no-config` ignores them all. Paths in the file are
+//! relative to the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::rule::Severity;
+use crate::runtime::Limits;
+
+/// The file name searched for.
+pub const FILE_NAME: &str = "ecs-autopsy.toml";
+
+/// A parsed configuration, with its paths resolved.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    /// The file it was read from; `None` when no file applies.
+    pub path: Option<PathBuf>,
+    /// Team rule directories, resolved against the file's directory.
+    pub rule_dirs: Vec<PathBuf>,
+    /// Rule ids not to run.
+    pub disable: Vec<String>,
+    /// Severity overrides by rule id.
+    pub severity: BTreeMap<String, Severity>,
+    /// Sandbox limits; unset keys keep `Limits::standard()`.
+    pub limits: Limits,
+}
+
+/// Where the configuration comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `--config FILE`.
+    File(PathBuf),
+    /// Search upward from this directory, then the user's configuration directory.
+    Discover { cwd: PathBuf },
+    /// `--no-config`.
+    None,
+}
+
+/// A configuration file that cannot be used; one line, naming the file and, where known, the
+/// line and column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    rules: RawRules,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    #[serde(default)]
+    dirs: Vec<PathBuf>,
+    #[serde(default)]
+    disable: Vec<String>,
+    #[serde(default)]
+    severity: BTreeMap<String, Severity>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_operations: Option<u64>,
+    max_call_levels: Option<usize>,
+    max_string_size: Option<usize>,
+    max_array_size: Option<usize>,
+    max_map_size: Option<usize>,
+    max_findings: Option<usize>,
+    timeout: Option<String>,
+}
+
+/// The deepest call nesting a configuration may allow: deeper recursion could exhaust the
+/// native stack before Rhai stops it.
+pub const MAX_CALL_LEVELS_CEILING: usize = 256;
+
+impl Config {
+    /// Finds and reads the configuration. No file found is not an error.
+    pub fn load(source: &Source) -> Result<Config, ConfigError> {
+        let path = match source {
+            Source::None => None,
+            Source::File(path) => Some(path.clone()),
+            Source::Discover { cwd } => discover(cwd),
+        };
+        match path {
+            None => Ok(Config::default()),
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|err| {
+                    ConfigError(format!("{}: cannot read: {err}", path.display()))
+                })?;
+                Config::parse(&path, &text)
+            }
+        }
+    }
+
+    /// Parses the text of the file at `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|err| {
+            let at = err
+                .span()
+                .map(|span| {
+                    let (line, column) = line_column(text, span.start);
+                    format!(":{line}:{column}")
+                })
+                .unwrap_or_default();
+            let message = err.message().trim().replace('\n', " ");
+            ConfigError(format!("{}{at}: {message}", path.display()))
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let error = |message: String| ConfigError(format!("{}: {message}", path.display()));
+
+        let mut limits = Limits::standard();
+        let raw_limits = raw.limits;
+        let positive = |name: &str, value: u64| {
+            if value == 0 {
+                Err(error(format!("limits.{name} must be at least 1")))
+            } else {
+                Ok(())
+            }
+        };
+        if let Some(value) = raw_limits.max_operations {
+            positive("max_operations", value)?;
+            limits.max_operations = value;
+        }
+        if let Some(value) = raw_limits.max_call_levels {
+            if value == 0 || value > MAX_CALL_LEVELS_CEILING {
+                return Err(error(format!(
+                    "limits.max_call_levels must be between 1 and {MAX_CALL_LEVELS_CEILING}"
+                )));
+            }
+            limits.max_call_levels = value;
+        }
+        for (name, value, slot) in [
+            (
+                "max_string_size",
+                raw_limits.max_string_size,
+                &mut limits.max_string_size,
+            ),
+            (
+                "max_array_size",
+                raw_limits.max_array_size,
+                &mut limits.max_array_size,
+            ),
+            (
+                "max_map_size",
+                raw_limits.max_map_size,
+                &mut limits.max_map_size,
+            ),
+            (
+                "max_findings",
+                raw_limits.max_findings,
+                &mut limits.max_findings,
+            ),
+        ] {
+            if let Some(value) = value {
+                positive(name, value as u64)?;
+                *slot = value;
+            }
+        }
+        if let Some(text) = raw_limits.timeout {
+            limits.max_duration = parse_duration(&text)
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    error(format!(
+                        "limits.timeout `{text}` is not a duration like \"500ms\", \"10s\" or \"1m\""
+                    ))
+                })?;
+        }
+
+        Ok(Config {
+            path: Some(path.to_path_buf()),
+            rule_dirs: raw.rules.dirs.iter().map(|dir| base.join(dir)).collect(),
+            disable: raw.rules.disable,
+            severity: raw.rules.severity,
+            limits,
+        })
+    }
+
+    /// How the file is named in messages: its path, or "the configuration" when there is none.
+    pub fn name(&self) -> String {
+        self.path.as_ref().map_or_else(
+            || "the configuration".to_owned(),
+            |p| p.display().to_string(),
+        )
+    }
+}
+
+/// The first `ecs-autopsy.toml` in `cwd` or a parent, else the user's one.
+pub fn discover(cwd: &Path) -> Option<PathBuf> {
+    cwd.ancestors()
+        .map(|dir| dir.join(FILE_NAME))
+        .find(|candidate| candidate.is_file())
+        .or_else(|| user_config_dir().map(|dir| dir.join(FILE_NAME)))
+        .filter(|candidate| candidate.is_file())
+}
+
+/// `$XDG_CONFIG_HOME/ecs-autopsy`, `~/.config/ecs-autopsy` or `%APPDATA%\ecs-autopsy`.
+pub fn user_config_dir() -> Option<PathBuf> {
+    let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = non_empty("XDG_CONFIG_HOME") {
+        return Some(PathBuf::from(dir).join("ecs-autopsy"));
+    }
+    if cfg!(windows) {
+        return non_empty("APPDATA").map(|dir| PathBuf::from(dir).join("ecs-autopsy"));
+    }
+    non_empty("HOME").map(|home| PathBuf::from(home).join(".config").join("ecs-autopsy"))
+}
+
+/// `500ms`, `10s`, `2m`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number.parse().ok()?;
+    match unit {
+        "ms" => Some(Duration::from_millis(value)),
+        "" | "s" => Some(Duration::from_secs(value)),
+        "m" => value.checked_mul(60).map(Duration::from_secs),
+        _ => None,
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("team/ecs-autopsy.toml"), text)
+    }
+
+    #[test]
+    fn reads_every_key_and_resolves_dirs_against_the_file() {
+        let config = parse(
+            r#"
+[rules]
+dirs = ["rules", "../shared-rules"]
+disable = ["graceful-stop"]
+severity = { app-missing-config = "warning" }
+
+[limits]
+max_operations = 1000
+max_call_levels = 32
+timeout = "250ms"
+max_findings = 5
+"#,
+        )
+        .expect("valid");
+        assert_eq!(
+            config.rule_dirs,
+            [
+                PathBuf::from("team/rules"),
+                PathBuf::from("team/../shared-rules")
+            ]
+        );
+        assert_eq!(config.disable, ["graceful-stop"]);
+        assert_eq!(
+            config.severity.get("app-missing-config"),
+            Some(&Severity::Warning)
+        );
+        assert_eq!(config.limits.max_operations, 1000);
+        assert_eq!(config.limits.max_call_levels, 32);
+        assert_eq!(config.limits.max_duration, Duration::from_millis(250));
+        assert_eq!(config.limits.max_findings, 5);
+        assert_eq!(
+            config.limits.max_string_size,
+            Limits::standard().max_string_size
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_is_one_line_naming_file_line_and_column() {
+        let err = parse("[rules]\ndirs = []\ndisabled = [\"x\"]\n").expect_err("unknown key");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("team/ecs-autopsy.toml:3:1: unknown field `disabled`"),
+            "{text}"
+        );
+        assert!(!text.contains('\n'), "{text}");
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_the_key_named() {
+        for (text, expected) in [
+            (
+                "[limits]\ntimeout = \"soon\"\n",
+                "limits.timeout `soon` is not a duration",
+            ),
+            ("[limits]\ntimeout = \"0s\"\n", "limits.timeout `0s`"),
+            (
+                "[limits]\nmax_operations = 0\n",
+                "limits.max_operations must be at least 1",
+            ),
+            (
+                "[limits]\nmax_call_levels = 100000\n",
+                "limits.max_call_levels must be between 1 and 256",
+            ),
+            (
+                "[rules]\nseverity = { x = \"fatal\" }\n",
+                "unknown variant `fatal`",
+            ),
+            ("[rules]\ndirs = \"rules\"\n", "invalid type"),
+        ] {
+            let err = parse(text).expect_err(text).to_string();
+            assert!(err.contains(expected), "{text:?} gave {err}");
+            assert!(err.starts_with("team/ecs-autopsy.toml"), "{err}");
+        }
+    }
+
+    #[test]
+    fn discovery_walks_up_and_the_nearest_file_wins() {
+        let root = std::env::temp_dir().join(format!("ecs-autopsy-config-{}", std::process::id()));
+        let nested = root.join("a/b/c");
+        std::fs::create_dir_all(&nested).expect("dirs");
+        std::fs::write(root.join(FILE_NAME), "").expect("write");
+        std::fs::write(root.join("a").join(FILE_NAME), "").expect("write");
+        assert_eq!(discover(&nested), Some(root.join("a").join(FILE_NAME)));
+        assert_eq!(discover(&root), Some(root.join(FILE_NAME)));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn no_file_means_standard_limits_and_nothing_else() {
+        let config = Config::load(&Source::None).expect("no file");
+        assert_eq!(config.path, None);
+        assert!(config.rule_dirs.is_empty() && config.disable.is_empty());
+        assert_eq!(
+            config.limits.max_operations,
+            Limits::standard().max_operations
+        );
+    }
+}
