@@ -443,10 +443,17 @@ pub fn lint_rule(
     let own: BTreeSet<&str> = ast.iter_functions().map(|f| f.name).collect();
     let mut unknown = Vec::new();
     ast.walk(&mut |path: &[rhai::ASTNode]| {
-        if let Some(rhai::ASTNode::Expr(
-            rhai::Expr::FnCall(call, position) | rhai::Expr::MethodCall(call, position),
-        )) = path.last()
-        {
+        // A call is an expression, or a statement of its own (`foo(x);`).
+        let call = match path.last() {
+            Some(
+                rhai::ASTNode::Expr(
+                    rhai::Expr::FnCall(call, position) | rhai::Expr::MethodCall(call, position),
+                )
+                | rhai::ASTNode::Stmt(rhai::Stmt::FnCall(call, position)),
+            ) => Some((call, position)),
+            _ => None,
+        };
+        if let Some((call, position)) = call {
             let name = call.name.as_str();
             let is_identifier = name.starts_with(|c: char| c.is_alphabetic() || c == '_');
             if is_identifier && !own.contains(name) && !known.contains(name) {
