@@ -22,7 +22,7 @@ const EXIT_HELP: &str = "\
 Exit codes:
   0  nothing wrong found (no stopped tasks, or only benign stops)
   1  at least one problem diagnosed, or a stopped task no rule could explain
-  2  error: bad flags, unreadable input, or a rule that failed to load";
+  2  error: bad flags or configuration, unreadable input, or a rule that failed to load";
 
 #[derive(Parser)]
 #[command(
