@@ -19,9 +19,7 @@ fn main() {
         .unwrap_or_default();
     files.sort();
 
-    let mut out = String::from(
-        "/// The built-in rules: `rules/<file>` name and source.\npub static BUILTIN_RULES: &[(&str, &str)] = &[\n",
-    );
+    let mut out = String::from("pub(crate) static BUILTIN_RULES: &[(&str, &str)] = &[\n");
     for file in files {
         let name = file
             .file_name()

@@ -7,10 +7,14 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use recorder::Bundle;
 
+use crate::evidence::Evidence;
 use crate::report::{Finding, Report};
+use crate::rule::RuleSet;
+use crate::runtime::Limits;
 
 /// The file name of a case.
 pub const CASE_FILE: &str = "case.toml";
@@ -128,6 +132,106 @@ impl Case {
             failures.push(format!("rule `{}` failed: {}", error.rule, error.message));
         }
         failures
+    }
+}
+
+/// What running one case gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseOutcome {
+    /// Every way the case fails; empty when it passes.
+    pub failures: Vec<String>,
+    /// With `update`: what was written to `expected.txt`, as a diff.
+    pub change: Option<String>,
+    /// Whether `expected.txt` was written.
+    pub updated: bool,
+}
+
+/// Runs the case in `dir`: its `case.toml` expectations, the rules it names, and its findings
+/// against `expected.txt`. With `update`, writes `expected.txt` when the findings differ.
+pub fn run_case(
+    dir: &Path,
+    engine: &rhai::Engine,
+    rules: &RuleSet,
+    limits: &Limits,
+    update: bool,
+) -> CaseOutcome {
+    let failed = |message: String| CaseOutcome {
+        failures: vec![message],
+        change: None,
+        updated: false,
+    };
+    let case = match Case::read(&dir.join(CASE_FILE)) {
+        Ok(case) => case,
+        Err(err) => return failed(format!("{err:#}")),
+    };
+    let bundle = match case.load_input(dir) {
+        Ok(bundle) => bundle,
+        Err(err) => return failed(format!("{err:#}")),
+    };
+    let evidence = Arc::new(Evidence::from_bundle(bundle));
+    let report = crate::diagnose(engine, &evidence, &rules.rules, limits, &rules.notes());
+    let mut failures = case.failures(&report);
+    let loaded: Vec<String> = rules.rules.iter().map(|r| r.meta.id.clone()).collect();
+    for id in case.expect.iter().chain(&case.ok).chain(&case.todo) {
+        if !loaded.contains(id) && !rules.disabled.contains(id) {
+            failures.push(format!(
+                "case.toml names `{id}`, which is not a loaded rule{}",
+                crate::rule::suggestion(id, &loaded)
+            ));
+        }
+    }
+    let actual = findings_snapshot(&report);
+    let expected_path = dir.join(EXPECTED_FILE);
+    let expected = std::fs::read_to_string(&expected_path)
+        .ok()
+        .map(|text| text.replace("\r\n", "\n"));
+    if expected.as_deref() == Some(actual.as_str()) {
+        return CaseOutcome {
+            failures,
+            change: None,
+            updated: false,
+        };
+    }
+    let diff = diff(expected.as_deref().unwrap_or(""), &actual);
+    if update {
+        return match std::fs::write(&expected_path, &actual) {
+            Ok(()) => CaseOutcome {
+                failures,
+                change: Some(format!(
+                    "{} {EXPECTED_FILE} (- old, + new):\n{diff}",
+                    if expected.is_some() {
+                        "updated"
+                    } else {
+                        "recorded"
+                    }
+                )),
+                updated: true,
+            },
+            Err(err) => {
+                failures.push(format!("{}: cannot write: {err}", expected_path.display()));
+                CaseOutcome {
+                    failures,
+                    change: None,
+                    updated: false,
+                }
+            }
+        };
+    }
+    // While the expectations fail, the whole snapshot would only repeat them.
+    let expectations_hold = failures.is_empty();
+    failures.push(match (expected, expectations_hold) {
+        (None, false) => format!("no {EXPECTED_FILE} yet"),
+        (None, true) => format!(
+            "no {EXPECTED_FILE} yet; `ecs-autopsy rules test --update` records these findings:\n{diff}"
+        ),
+        (Some(_), _) => {
+            format!("findings differ from {EXPECTED_FILE} (- expected, + actual):\n{diff}")
+        }
+    });
+    CaseOutcome {
+        failures,
+        change: None,
+        updated: false,
     }
 }
 

@@ -321,10 +321,7 @@ impl Setup {
     }
 
     fn notes(&self) -> RuleNotes {
-        RuleNotes {
-            replaced: self.rules.replaced.clone(),
-            disabled: self.rules.disabled.clone(),
-        }
+        self.rules.notes()
     }
 }
 
@@ -743,7 +740,13 @@ fn test_rules(global: &GlobalArgs, dirs: &[PathBuf], update: bool) -> anyhow::Re
     let mut out = String::new();
     let (mut passed, mut failed, mut updated) = (0, 0, 0);
     for dir in &cases {
-        let outcome = run_case(&setup, dir, update);
+        let outcome = engine::case::run_case(
+            dir,
+            &setup.engine,
+            &setup.rules,
+            &setup.config.limits,
+            update,
+        );
         updated += usize::from(outcome.updated);
         let status = if outcome.failures.is_empty() {
             passed += 1;
@@ -782,193 +785,35 @@ fn test_rules(global: &GlobalArgs, dirs: &[PathBuf], update: bool) -> anyhow::Re
     })
 }
 
-struct CaseOutcome {
-    failures: Vec<String>,
-    /// With --update: what was written, as a diff.
-    change: Option<String>,
-    updated: bool,
-}
-
-fn run_case(setup: &Setup, dir: &std::path::Path, update: bool) -> CaseOutcome {
-    use engine::case::{Case, EXPECTED_FILE};
-
-    let failed = |message: String| CaseOutcome {
-        failures: vec![message],
-        change: None,
-        updated: false,
-    };
-    let case = match Case::read(&dir.join(engine::case::CASE_FILE)) {
-        Ok(case) => case,
-        Err(err) => return failed(format!("{err:#}")),
-    };
-    let bundle = match case.load_input(dir) {
-        Ok(bundle) => bundle,
-        Err(err) => return failed(format!("{err:#}")),
-    };
-    let evidence = Arc::new(Evidence::from_bundle(bundle));
-    let report = engine::diagnose(
-        &setup.engine,
-        &evidence,
-        &setup.rules.rules,
-        &setup.config.limits,
-        &setup.notes(),
-    );
-    let mut failures = case.failures(&report);
-    let loaded: Vec<String> = setup
-        .rules
-        .rules
-        .iter()
-        .map(|r| r.meta.id.clone())
-        .collect();
-    for id in case.expect.iter().chain(&case.ok).chain(&case.todo) {
-        if !loaded.contains(id) && !setup.rules.disabled.contains(id) {
-            failures.push(format!(
-                "case.toml names `{id}`, which is not a loaded rule{}",
-                rule::suggestion(id, &loaded)
-            ));
-        }
-    }
-    let actual = engine::case::findings_snapshot(&report);
-    let expected_path = dir.join(EXPECTED_FILE);
-    let expected = std::fs::read_to_string(&expected_path)
-        .ok()
-        .map(|text| text.replace("\r\n", "\n"));
-    if expected.as_deref() == Some(actual.as_str()) {
-        return CaseOutcome {
-            failures,
-            change: None,
-            updated: false,
-        };
-    }
-    let diff = engine::case::diff(expected.as_deref().unwrap_or(""), &actual);
-    if update {
-        return match std::fs::write(&expected_path, &actual) {
-            Ok(()) => CaseOutcome {
-                failures,
-                change: Some(format!(
-                    "{} {EXPECTED_FILE} (- old, + new):\n{diff}",
-                    if expected.is_some() {
-                        "updated"
-                    } else {
-                        "recorded"
-                    }
-                )),
-                updated: true,
-            },
-            Err(err) => {
-                failures.push(format!("{}: cannot write: {err}", expected_path.display()));
-                CaseOutcome {
-                    failures,
-                    change: None,
-                    updated: false,
-                }
-            }
-        };
-    }
-    // While the expectations fail, the whole snapshot would only repeat them.
-    let expectations_hold = failures.is_empty();
-    failures.push(match (expected, expectations_hold) {
-        (None, false) => format!("no {EXPECTED_FILE} yet"),
-        (None, true) => format!(
-            "no {EXPECTED_FILE} yet; `ecs-autopsy rules test --update` records these findings:\n{diff}"
-        ),
-        (Some(_), _) => {
-            format!("findings differ from {EXPECTED_FILE} (- expected, + actual):\n{diff}")
-        }
-    });
-    CaseOutcome {
-        failures,
-        change: None,
-        updated: false,
-    }
-}
-
 fn check_rules(global: &GlobalArgs, dirs: &[PathBuf]) -> anyhow::Result<u8> {
     let config = load_config(global)?;
     let engine = runtime::new_engine(&config.limits);
-    let known = rule::callable_names(&engine);
     let dirs = if dirs.is_empty() {
         rule_dirs(global, &config)
     } else {
         dirs.to_vec()
     };
-    let mut errors = Vec::new();
-    let mut checked = 0;
-    let mut unreadable = false;
-    if dirs.is_empty() {
-        for (name, source) in rule::BUILTIN_RULES {
-            checked += 1;
-            errors.extend(rule::lint_rule(
-                &engine,
-                &known,
-                rule::RuleOrigin::Builtin((*name).to_owned()),
-                source,
-            ));
-        }
-    }
-    let mut ids: Vec<(String, PathBuf)> = Vec::new();
-    for dir in &dirs {
-        let files = match rule::rule_files(dir) {
-            Ok(files) => files,
-            Err(err) => {
-                unreadable = true;
-                errors.push(err);
-                continue;
-            }
-        };
-        for file in files {
-            checked += 1;
-            let source = match std::fs::read_to_string(&file) {
-                Ok(source) => source,
-                Err(err) => {
-                    errors.push(rule::RuleLoadError::File {
-                        file: file.display().to_string(),
-                        message: format!("cannot read: {err}"),
-                    });
-                    continue;
-                }
-            };
-            let file_errors = rule::lint_rule(
-                &engine,
-                &known,
-                rule::RuleOrigin::File(file.clone()),
-                &source,
-            );
-            if file_errors.is_empty()
-                && let Some(stem) = file.file_stem()
-            {
-                let id = stem.to_string_lossy().into_owned();
-                if let Some((_, first)) = ids.iter().find(|(seen, _)| *seen == id) {
-                    errors.push(rule::RuleLoadError::DuplicateId {
-                        id: id.clone(),
-                        first: first.display().to_string(),
-                        second: file.display().to_string(),
-                    });
-                }
-                ids.push((id, file.clone()));
-            }
-            errors.extend(file_errors);
-        }
-    }
+    let checked = rule::check_rules(&engine, &dirs);
     let mut out = String::new();
-    for error in &errors {
+    for error in &checked.errors {
         let _ = writeln!(out, "{error}");
     }
     let _ = writeln!(
         out,
-        "{}checked {checked} rule file(s): {}",
-        if errors.is_empty() { "" } else { "\n" },
-        match errors.len() {
+        "{}checked {} rule file(s): {}",
+        if checked.errors.is_empty() { "" } else { "\n" },
+        checked.files,
+        match checked.errors.len() {
             0 => "no errors".to_owned(),
             1 => "1 error".to_owned(),
             n => format!("{n} errors"),
         }
     );
     print_stdout(&out)?;
-    Ok(if unreadable {
+    Ok(if checked.unreadable {
         2
     } else {
-        u8::from(!errors.is_empty())
+        u8::from(!checked.errors.is_empty())
     })
 }
 

@@ -199,6 +199,84 @@ pub struct RuleSet {
     pub errors: Vec<RuleLoadError>,
 }
 
+impl RuleSet {
+    /// What the report says about this rule set.
+    pub fn notes(&self) -> crate::report::RuleNotes {
+        crate::report::RuleNotes {
+            replaced: self.replaced.clone(),
+            disabled: self.disabled.clone(),
+        }
+    }
+}
+
+/// What `rules check` found.
+#[derive(Debug, Clone, Default)]
+pub struct CheckedRules {
+    /// Rule files checked.
+    pub files: usize,
+    pub errors: Vec<RuleLoadError>,
+    /// A directory could not be read.
+    pub unreadable: bool,
+}
+
+/// Lints every rule file in `dirs` (the built-in rules when `dirs` is empty) without running
+/// it, and reports ids used twice. Never stops at the first error.
+pub fn check_rules(engine: &Engine, dirs: &[PathBuf]) -> CheckedRules {
+    let known = callable_names(engine);
+    let mut checked = CheckedRules::default();
+    if dirs.is_empty() {
+        for (name, source) in BUILTIN_RULES {
+            checked.files += 1;
+            checked.errors.extend(lint_rule(
+                engine,
+                &known,
+                RuleOrigin::Builtin((*name).to_owned()),
+                source,
+            ));
+        }
+    }
+    let mut ids: Vec<(String, PathBuf)> = Vec::new();
+    for dir in dirs {
+        let files = match rule_files(dir) {
+            Ok(files) => files,
+            Err(err) => {
+                checked.unreadable = true;
+                checked.errors.push(err);
+                continue;
+            }
+        };
+        for file in files {
+            checked.files += 1;
+            let source = match std::fs::read_to_string(&file) {
+                Ok(source) => source,
+                Err(err) => {
+                    checked.errors.push(RuleLoadError::File {
+                        file: file.display().to_string(),
+                        message: format!("cannot read: {err}"),
+                    });
+                    continue;
+                }
+            };
+            let errors = lint_rule(engine, &known, RuleOrigin::File(file.clone()), &source);
+            if errors.is_empty()
+                && let Some(stem) = file.file_stem()
+            {
+                let id = stem.to_string_lossy().into_owned();
+                if let Some((_, first)) = ids.iter().find(|(seen, _)| *seen == id) {
+                    checked.errors.push(RuleLoadError::DuplicateId {
+                        id: id.clone(),
+                        first: first.display().to_string(),
+                        second: file.display().to_string(),
+                    });
+                }
+                ids.push((id, file));
+            }
+            checked.errors.extend(errors);
+        }
+    }
+    checked
+}
+
 /// Loads the built-in rules and the rules of `dirs` (each directory once, however often it is
 /// named), then applies the configuration. Never stops at the first error.
 pub fn load_rule_set(engine: &Engine, dirs: &[PathBuf], config: &crate::config::Config) -> RuleSet {

@@ -576,6 +576,17 @@ fn rules_check_lists_every_error_with_file_line_and_column() {
     );
     assert!(!stdout.contains("good.rhai"), "{stdout}");
 
+    // The same id in two directories would clash when both are loaded.
+    write(
+        &dir.join("other/good.rhai"),
+        &rule_source("good", false, "    []"),
+    );
+    check(
+        &run_in(&dir, &["rules", "check", "team", "other"]),
+        1,
+        &["duplicate rule id `good` in team/good.rhai and other/good.rhai"],
+        &[],
+    );
     check(
         &run_in(&dir, &["rules", "check", "missing-dir"]),
         2,
