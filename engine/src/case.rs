@@ -291,15 +291,12 @@ pub fn findings_snapshot(report: &Report) -> String {
         }
     }
     for error in &report.rule_errors {
-        let position = error
-            .position
-            .as_deref()
-            .map(|p| format!(":{p}"))
-            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "\nrule error {} ({}{position}): {}",
-            error.rule, error.file, error.message
+            "\nrule error {} ({}): {}",
+            error.rule,
+            error.location(),
+            error.message
         );
     }
     out

@@ -563,14 +563,11 @@ fn report_bundle(global: &GlobalArgs, bundle: recorder::Bundle) -> anyhow::Resul
     print_stdout(&text)?;
     if !global.quiet {
         for error in &report.rule_errors {
-            let position = error
-                .position
-                .as_deref()
-                .map(|p| format!(":{p}"))
-                .unwrap_or_default();
             eprintln!(
-                "ecs-autopsy: warning: rule {} failed ({}{position}): {}",
-                error.rule, error.file, error.message
+                "ecs-autopsy: warning: rule {} failed ({}): {}",
+                error.rule,
+                error.location(),
+                error.message
             );
         }
     }

@@ -642,12 +642,7 @@ impl Report {
             out.push('\n');
             let _ = writeln!(out, "{}", p.bold("rule errors"));
             for error in &self.rule_errors {
-                let position = error
-                    .position
-                    .as_deref()
-                    .map(|p| format!(":{p}"))
-                    .unwrap_or_default();
-                let _ = writeln!(out, "  {}{position}: {}", error.file, error.message);
+                let _ = writeln!(out, "  {}: {}", error.location(), error.message);
             }
         }
         for replaced in &self.replaced_rules {

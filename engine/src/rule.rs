@@ -647,16 +647,22 @@ pub fn render_docs(rule: &Rule) -> String {
 pub fn render_docs_index(rules: &[Rule], link_prefix: &str) -> String {
     let mut out = String::from("| rule | what it diagnoses | severity |\n|---|---|---|\n");
     for rule in rules {
-        let benign = if rule.meta.benign { " (benign)" } else { "" };
-        let _ = writeln!(
-            out,
-            "| [`{id}`]({link_prefix}{id}.md) | {title}{benign} | {severity} |",
-            id = rule.meta.id,
-            title = rule.meta.title,
-            severity = rule.meta.severity
-        );
+        let link = format!("{link_prefix}{}.md", rule.meta.id);
+        out.push_str(&table_row(rule, &link, None));
     }
     out
+}
+
+/// `| [`id`](link) | title (benign) | severity |`, and the source when given.
+fn table_row(rule: &Rule, link: &str, source: Option<&RuleOrigin>) -> String {
+    let benign = if rule.meta.benign { " (benign)" } else { "" };
+    let source = source.map(|s| format!(" `{s}` |")).unwrap_or_default();
+    format!(
+        "| [`{id}`]({link}) | {title}{benign} | {severity} |{source}\n",
+        id = rule.meta.id,
+        title = rule.meta.title,
+        severity = rule.meta.severity
+    )
 }
 
 /// Every rule's docs in one Markdown document: a table of contents, then one section per
@@ -666,15 +672,8 @@ pub fn render_docs_book(rules: &[Rule]) -> String {
         "# Rules\n\n| rule | what it diagnoses | severity | source |\n|---|---|---|---|\n",
     );
     for rule in rules {
-        let benign = if rule.meta.benign { " (benign)" } else { "" };
-        let _ = writeln!(
-            out,
-            "| [`{id}`](#{id}) | {title}{benign} | {severity} | `{origin}` |",
-            id = rule.meta.id,
-            title = rule.meta.title,
-            severity = rule.meta.severity,
-            origin = rule.origin
-        );
+        let link = format!("#{}", rule.meta.id);
+        out.push_str(&table_row(rule, &link, Some(&rule.origin)));
     }
     for rule in rules {
         let _ = write!(out, "\n<a id=\"{}\"></a>\n\n", rule.meta.id);

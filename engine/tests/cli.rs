@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{TempDir, isolated_binary, text};
+use common::{TempDir, check, isolated_binary, text};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -25,29 +25,6 @@ fn run(args: &[&str]) -> Output {
         .env("XDG_CONFIG_HOME", root().join("target/no-user-config"))
         .output()
         .expect("binary runs")
-}
-
-#[track_caller]
-fn check(output: &Output, code: i32, stdout_has: &[&str], stderr_has: &[&str]) {
-    let stdout = text(&output.stdout);
-    let stderr = text(&output.stderr);
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    for needle in stdout_has {
-        assert!(
-            stdout.contains(needle),
-            "stdout lacks {needle:?}:\n{stdout}"
-        );
-    }
-    for needle in stderr_has {
-        assert!(
-            stderr.contains(needle),
-            "stderr lacks {needle:?}:\n{stderr}"
-        );
-    }
 }
 
 fn temp_dir(name: &str) -> TempDir {

@@ -30,6 +30,13 @@ fn small_limits() -> Limits {
     }
 }
 
+/// Runs one rule, alone, under `limits`.
+fn run_one(limits: &Limits, file: &str, source: &str) -> engine::report::Report {
+    let engine = new_engine(limits);
+    let rule = compile_rule(&engine, RuleOrigin::File(file.into()), source).expect("compiles");
+    engine::diagnose(&engine, &evidence(), &[rule], limits, &RuleNotes::default())
+}
+
 fn hostile(id: &str, body: &str) -> String {
     format!(
         "const RULE = #{{ id: \"{id}\", title: \"t\", severity: \"error\", category: \"{id}\", benign: false }};\n{body}\n"
@@ -118,19 +125,10 @@ fn wall_clock_limit_stops_slow_rules() {
         max_duration: Duration::from_millis(100),
         ..small_limits()
     };
-    let engine = new_engine(&limits);
-    let rule = compile_rule(
-        &engine,
-        RuleOrigin::File("slow.rhai".into()),
-        &hostile("slow", "fn check(ev) { loop { } }"),
-    )
-    .expect("compiles");
-    let report = engine::diagnose(
-        &engine,
-        &evidence(),
-        &[rule],
+    let report = run_one(
         &limits,
-        &RuleNotes::default(),
+        "slow.rhai",
+        &hostile("slow", "fn check(ev) { loop { } }"),
     );
     assert_eq!(report.rule_errors.len(), 1);
     assert!(
@@ -145,22 +143,13 @@ fn wall_clock_limit_stops_slow_rules() {
 #[test]
 fn rules_cannot_mutate_evidence() {
     let limits = small_limits();
-    let engine = new_engine(&limits);
-    let rule = compile_rule(
-        &engine,
-        RuleOrigin::File("mutates.rhai".into()),
+    let report = run_one(
+        &limits,
+        "mutates.rhai",
         &hostile(
             "mutates",
             "fn check(ev) { let t = ev.stopped_tasks()[0]; t.stopCode = \"X\"; [] }",
         ),
-    )
-    .expect("compiles");
-    let report = engine::diagnose(
-        &engine,
-        &evidence(),
-        &[rule],
-        &limits,
-        &RuleNotes::default(),
     );
     assert_eq!(report.rule_errors.len(), 1, "{:?}", report.rule_errors);
     assert_eq!(

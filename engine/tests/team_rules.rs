@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{TempDir, isolated_binary, text};
+use common::{TempDir, check, isolated_binary, text};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -25,31 +25,6 @@ fn run_in(cwd: &Path, args: &[&str]) -> Output {
         .current_dir(cwd)
         .output()
         .expect("binary runs")
-}
-
-#[track_caller]
-fn check(output: &Output, code: i32, stdout_has: &[&str], stderr_has: &[&str]) -> String {
-    let stdout = text(&output.stdout);
-    let stderr = text(&output.stderr);
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    for needle in stdout_has {
-        assert!(
-            stdout.contains(needle),
-            "stdout lacks {needle:?}:\n{stdout}"
-        );
-    }
-    for needle in stderr_has {
-        assert!(
-            stderr.contains(needle),
-            "stderr lacks {needle:?}:\n{stderr}"
-        );
-    }
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stdout
 }
 
 fn write(path: &Path, text: &str) {

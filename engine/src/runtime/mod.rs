@@ -125,6 +125,16 @@ pub struct RuleError {
     pub position: Option<String>,
 }
 
+impl RuleError {
+    /// `file:line:column` where Rhai knows the position, else the file.
+    pub fn location(&self) -> String {
+        match &self.position {
+            Some(position) => format!("{}:{position}", self.file),
+            None => self.file.clone(),
+        }
+    }
+}
+
 /// Runs one rule's `check(ev)` and returns its findings.
 pub fn run_check(
     engine: &Engine,

@@ -115,15 +115,7 @@ impl<'e> Api<'e> {
         let (name, returns) = name
             .split_once(':')
             .map_or((name, None), |(name, ty)| (name.trim(), Some(ty.trim())));
-        let mut info = self.params_info::<A, N, X, R, F, FUNC>(&[]);
-        if let (Some(returns), Some(last)) = (returns, info.last_mut()) {
-            returns.clone_into(last);
-        }
-        FuncRegistration::new_getter(name)
-            .with_params_info(info)
-            .with_comments([comment(doc)])
-            .register_into_engine(self.engine, func);
-        self
+        self.register(FuncRegistration::new_getter(name), &[], returns, doc, func)
     }
 
     /// A function or method: `signature` is `name(param, …)`, naming the parameters after the
@@ -152,11 +144,34 @@ impl<'e> Api<'e> {
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .collect();
-        let mut info = self.params_info::<A, N, X, R, F, FUNC>(&names);
+        self.register(
+            FuncRegistration::new(name),
+            &names,
+            returns.map(str::trim),
+            doc,
+            func,
+        )
+    }
+
+    /// Registers with the parameters' names and types, the return type (`returns` where the
+    /// Rust type does not say it) and the docs.
+    fn register<A: 'static, const N: usize, const X: bool, R, const F: bool, FUNC>(
+        &mut self,
+        registration: FuncRegistration,
+        names: &[&str],
+        returns: Option<&str>,
+        doc: &str,
+        func: FUNC,
+    ) -> &mut Self
+    where
+        R: Variant + Clone,
+        FUNC: RhaiNativeFunc<A, N, X, R, F> + Send + Sync + 'static,
+    {
+        let mut info = self.params_info::<A, N, X, R, F, FUNC>(names);
         if let (Some(returns), Some(last)) = (returns, info.last_mut()) {
             returns.clone_into(last);
         }
-        FuncRegistration::new(name)
+        registration
             .with_params_info(info)
             .with_comments([comment(doc)])
             .register_into_engine(self.engine, func);

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests that run the `ecs-autopsy` binary.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// A scratch directory, removed when the test ends.
 pub(crate) struct TempDir(PathBuf);
@@ -58,4 +58,37 @@ pub(crate) fn isolated_binary(home: &Path) -> Command {
 
 pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts the exit code and that stdout and stderr contain each needle, and that nothing
+/// panicked; returns stdout.
+#[track_caller]
+#[allow(dead_code)] // Each test binary compiles this module; not all of them check outputs.
+pub(crate) fn check(
+    output: &Output,
+    code: i32,
+    stdout_has: &[&str],
+    stderr_has: &[&str],
+) -> String {
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    for needle in stdout_has {
+        assert!(
+            stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{stdout}"
+        );
+    }
+    for needle in stderr_has {
+        assert!(
+            stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stdout
 }
