@@ -43,25 +43,8 @@ impl Case {
     pub fn read(path: &Path) -> anyhow::Result<Case> {
         let text = std::fs::read_to_string(path)
             .map_err(|err| anyhow::format_err!("{}: {err}", path.display()))?;
-        toml::from_str(&text).map_err(|err| {
-            let at = err
-                .span()
-                .map(|span| {
-                    let before = &text[..span.start.min(text.len())];
-                    let line = before.matches('\n').count() + 1;
-                    let column = before
-                        .rfind('\n')
-                        .map_or(before.len(), |nl| before.len() - nl - 1)
-                        + 1;
-                    format!(":{line}:{column}")
-                })
-                .unwrap_or_default();
-            anyhow::format_err!(
-                "{}{at}: {}",
-                path.display(),
-                err.message().trim().replace('\n', " ")
-            )
-        })
+        toml::from_str(&text)
+            .map_err(|err| anyhow::format_err!("{}", crate::config::toml_error(path, &text, &err)))
     }
 
     /// The input of the case in `dir`: `bundle` if set, else `bundle.json`, `bundle.json.gz`
@@ -236,7 +219,7 @@ pub fn run_case(
 }
 
 /// Every folder under `root` (or `root` itself) that holds a `case.toml`, sorted. Hidden
-/// folders and `target/` are skipped.
+/// folders, `target/` and symbolic links to folders (which could loop) are skipped.
 pub fn find_cases(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut cases = Vec::new();
     let mut pending = vec![root.to_path_buf()];
@@ -247,7 +230,8 @@ pub fn find_cases(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
             let path = entry.path();
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if path.is_dir() && !name.starts_with('.') && name != "target" {
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && !name.starts_with('.') && name != "target" {
                 pending.push(path);
             } else if name == CASE_FILE {
                 cases.push(dir.clone());

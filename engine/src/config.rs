@@ -108,17 +108,8 @@ impl Config {
 
     /// Parses the text of the file at `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|err| {
-            let at = err
-                .span()
-                .map(|span| {
-                    let (line, column) = line_column(text, span.start);
-                    format!(":{line}:{column}")
-                })
-                .unwrap_or_default();
-            let message = err.message().trim().replace('\n', " ");
-            ConfigError(format!("{}{at}: {message}", path.display()))
-        })?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|err| ConfigError(toml_error(path, text, &err)))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let error = |message: String| ConfigError(format!("{}: {message}", path.display()));
 
@@ -233,6 +224,19 @@ fn parse_duration(text: &str) -> Option<Duration> {
         "m" => value.checked_mul(60).map(Duration::from_secs),
         _ => None,
     }
+}
+
+/// A TOML error as one line: `file:line:column: message`.
+pub(crate) fn toml_error(path: &Path, text: &str, err: &toml::de::Error) -> String {
+    let at = err
+        .span()
+        .map(|span| {
+            let (line, column) = line_column(text, span.start);
+            format!(":{line}:{column}")
+        })
+        .unwrap_or_default();
+    let message = err.message().trim().replace('\n', " ");
+    format!("{}{at}: {message}", path.display())
 }
 
 /// 1-based line and column of a byte offset.
