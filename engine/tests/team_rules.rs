@@ -16,10 +16,12 @@ fn fixture(case: &str) -> PathBuf {
     root().join("fixtures").join(case).join("bundle.json")
 }
 
-/// Runs the binary in `cwd`, with no user configuration.
+/// Runs the binary in `cwd`, with an empty home (no user configuration). Nothing is written
+/// into `cwd` by this helper: it may be the repository's own examples.
 fn run_in(cwd: &Path, args: &[&str]) -> Output {
-    let home = cwd.join(".home");
-    std::fs::create_dir_all(&home).expect("home");
+    static HOMES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = HOMES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let home = TempDir::new("team", &format!("home-{n}"));
     isolated_binary(&home)
         .args(args)
         .current_dir(cwd)
