@@ -272,6 +272,11 @@ impl Operation {
 
     fn parse(self, raw: &RawValue) -> Result<Response, String> {
         fn typed<T: DeserializeOwned>(raw: &RawValue) -> Result<T, String> {
+            // The plain parse is the fast path; only a response that fails it is parsed again,
+            // tracking the path, to say where.
+            if let Ok(value) = serde_json::from_str(raw.get()) {
+                return Ok(value);
+            }
             let mut de = serde_json::Deserializer::from_str(raw.get());
             serde_path_to_error::deserialize(&mut de).map_err(|err| {
                 let at = err.path().to_string();
@@ -401,8 +406,23 @@ impl Bundle {
 
     /// Parses bundle bytes (already decompressed). `name` is used in error messages.
     pub fn from_slice(bytes: &[u8], name: &str) -> Result<Bundle, LoadError> {
-        // First look only at the manifest's format and version, so that a bundle from a
-        // future version gets a clear "unsupported version" error rather than a shape error.
+        // The fast path: parse the whole bundle in one go, then check its format and version.
+        // Anything that fails goes the careful way below, which gives the same errors as ever.
+        if let Ok(mut bundle) = serde_json::from_slice::<Bundle>(bytes) {
+            let supported = bundle.manifest.format == FORMAT_NAME
+                && SUPPORTED_VERSIONS.contains(&bundle.manifest.format_version);
+            if supported && bundle.validate_calls(name).is_ok() {
+                return Ok(bundle);
+            }
+        }
+        Bundle::from_slice_carefully(bytes, name)
+    }
+
+    /// Parses step by step so that each error is the most telling one: first only the manifest's
+    /// format and version, so that a bundle from a future version gets a clear "unsupported
+    /// version" error rather than a shape error; then the shape, with the path of the problem;
+    /// then each call.
+    fn from_slice_carefully(bytes: &[u8], name: &str) -> Result<Bundle, LoadError> {
         #[derive(Deserialize)]
         struct Probe {
             manifest: Option<ProbeManifest>,
@@ -443,7 +463,13 @@ impl Bundle {
                 at: err.path().to_string(),
                 message: without_position(&err.into_inner()),
             })?;
-        for (index, call) in bundle.calls.iter_mut().enumerate() {
+        bundle.validate_calls(name)?;
+        Ok(bundle)
+    }
+
+    /// Validates every call and fills in its typed view.
+    fn validate_calls(&mut self, name: &str) -> Result<(), LoadError> {
+        for (index, call) in self.calls.iter_mut().enumerate() {
             call.validate().map_err(|message| LoadError::Call {
                 path: name.to_owned(),
                 index,
@@ -452,7 +478,7 @@ impl Bundle {
                 message,
             })?;
         }
-        Ok(bundle)
+        Ok(())
     }
 
     /// The canonical JSON text: sorted keys, two-space indent, trailing newline.
