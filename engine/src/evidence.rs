@@ -105,6 +105,71 @@ pub struct Evidence {
     pub failed_calls: Vec<FailedCall>,
     /// `(service, operation)` of every call present in the bundle, failed or not.
     pub present_calls: Vec<(String, String)>,
+    /// Look-ups built once with the view, so that rules asking about one task do not scan all.
+    index: Index,
+}
+
+/// Where to find things by key. Built by `Index::build` after the view is complete.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    /// Task ARN and task id → the first task with it.
+    tasks: HashMap<String, usize>,
+    /// Task id → its log streams, in stream order.
+    streams: HashMap<String, Vec<usize>>,
+    /// Per task: the events of its service whose message contains its task id, in event order.
+    events: Vec<Vec<usize>>,
+}
+
+impl Index {
+    fn build(evidence: &Evidence) -> Index {
+        let mut tasks = HashMap::new();
+        for (index, record) in evidence.tasks.iter().enumerate() {
+            if let Some(arn) = &record.task.task_arn {
+                tasks.entry(arn.clone()).or_insert(index);
+            }
+        }
+        // A lookup by id or ARN takes the first task matching either, as a scan would.
+        for (index, record) in evidence.tasks.iter().enumerate() {
+            let entry = tasks.entry(record.task_id.clone()).or_insert(index);
+            *entry = (*entry).min(index);
+        }
+        let mut streams: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, stream) in evidence.log_streams.iter().enumerate() {
+            if let Some(task_id) = &stream.task_id {
+                streams.entry(task_id.clone()).or_default().push(index);
+            }
+        }
+        let events = evidence
+            .tasks
+            .iter()
+            .map(|record| {
+                let Some(service) = record.service else {
+                    return Vec::new();
+                };
+                if record.task_id.is_empty() {
+                    return Vec::new();
+                }
+                evidence.services[service]
+                    .value
+                    .events
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, event)| {
+                        event
+                            .message
+                            .as_deref()
+                            .is_some_and(|m| m.contains(&record.task_id))
+                    })
+                    .map(|(index, _)| index)
+                    .collect()
+            })
+            .collect();
+        Index {
+            tasks,
+            streams,
+            events,
+        }
+    }
 }
 
 impl Evidence {
@@ -148,9 +213,13 @@ impl Evidence {
     }
 
     pub fn task_index(&self, arn_or_id: &str) -> Option<usize> {
-        self.tasks.iter().position(|record| {
-            record.task.task_arn.as_deref() == Some(arn_or_id) || record.task_id == arn_or_id
-        })
+        self.index.tasks.get(arn_or_id).copied()
+    }
+
+    /// Indexes into the task's service's `events` of the events whose message contains the
+    /// task id, in event order.
+    pub fn task_event_indexes(&self, task: usize) -> &[usize] {
+        self.index.events.get(task).map_or(&[], Vec::as_slice)
     }
 
     pub fn task_definition_index(&self, arn: &str) -> Option<usize> {
@@ -207,12 +276,14 @@ impl Evidence {
         task_id: &'a str,
         container: Option<&'a str>,
     ) -> impl Iterator<Item = (usize, &'a LogStream)> + 'a {
-        self.log_streams
+        self.index
+            .streams
+            .get(task_id)
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .enumerate()
+            .map(|&index| (index, &self.log_streams[index]))
             .filter(move |(_, stream)| {
-                stream.task_id.as_deref() == Some(task_id)
-                    && container.is_none_or(|name| stream.container.as_deref() == Some(name))
+                container.is_none_or(|name| stream.container.as_deref() == Some(name))
             })
     }
 
@@ -476,12 +547,14 @@ impl Builder {
             target_health: self.target_health,
             failed_calls: self.failed,
             present_calls: self.present,
+            index: Index::default(),
         };
         link_tasks(&mut evidence);
         attribute_logs(&mut evidence);
         for stream in &mut evidence.log_streams {
             stream.lines.sort_by_key(|line| line.timestamp);
         }
+        evidence.index = Index::build(&evidence);
         evidence
     }
 }

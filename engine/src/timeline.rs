@@ -64,7 +64,10 @@ pub fn build(evidence: &Evidence, record: &TaskRecord) -> Vec<Entry> {
 
     if let Some(service) = record.service {
         let needle = format!("(task {})", record.task_id);
-        for event in &evidence.services[service].value.events {
+        let index = evidence.task_index(&record.task_id);
+        let mentioning = index.map_or(&[][..], |index| evidence.task_event_indexes(index));
+        for &event in mentioning {
+            let event = &evidence.services[service].value.events[event];
             let Some(message) = event.message.as_deref() else {
                 continue;
             };
@@ -88,31 +91,36 @@ pub fn build(evidence: &Evidence, record: &TaskRecord) -> Vec<Entry> {
     let until = task
         .stopped_at
         .map(|t| Timestamp::from_millis(t.0.millis + 60_000));
-    let mut logs: Vec<(Option<Timestamp>, Entry)> = Vec::new();
+    // Lines are picked by reference first; only the ones kept are copied into entries.
+    let mut window: Vec<(Option<Timestamp>, &crate::evidence::LogStream, &str)> = Vec::new();
     for (_, stream) in evidence.task_streams(&record.task_id, None) {
         for line in &stream.lines {
             let inside = line.timestamp.is_none_or(|at| {
                 from.is_none_or(|from| at >= from) && until.is_none_or(|until| at <= until)
             });
             if inside {
-                logs.push((
-                    line.timestamp,
-                    Entry {
-                        at: line.timestamp.map(|t| t.to_string()),
-                        kind: EntryKind::Log,
-                        container: stream.container.clone(),
-                        text: line.message.clone(),
-                    },
-                ));
+                window.push((line.timestamp, stream, &line.message));
             }
         }
     }
-    logs.sort_by_key(|(at, _)| *at);
+    window.sort_by_key(|(at, _, _)| *at);
+    let log_entry =
+        |(at, stream, message): &(Option<Timestamp>, &crate::evidence::LogStream, &str)| {
+            (
+                *at,
+                Entry {
+                    at: at.map(|t| t.to_string()),
+                    kind: EntryKind::Log,
+                    container: stream.container.clone(),
+                    text: (*message).to_owned(),
+                },
+            )
+        };
+    let mut logs: Vec<(Option<Timestamp>, Entry)>;
     // Eliding a single line would save nothing.
-    if logs.len() > FIRST_LOG_LINES + LAST_LOG_LINES + 1 {
-        let elided = logs.len() - FIRST_LOG_LINES - LAST_LOG_LINES;
-        let tail = logs.split_off(logs.len() - LAST_LOG_LINES);
-        logs.truncate(FIRST_LOG_LINES);
+    if window.len() > FIRST_LOG_LINES + LAST_LOG_LINES + 1 {
+        let elided = window.len() - FIRST_LOG_LINES - LAST_LOG_LINES;
+        logs = window[..FIRST_LOG_LINES].iter().map(log_entry).collect();
         // The marker sorts just after the last line kept from the start.
         let at = logs.last().and_then(|(at, _)| *at);
         logs.push((
@@ -124,7 +132,13 @@ pub fn build(evidence: &Evidence, record: &TaskRecord) -> Vec<Entry> {
                 text: format!("… {elided} more log lines"),
             },
         ));
-        logs.extend(tail);
+        logs.extend(
+            window[window.len() - LAST_LOG_LINES..]
+                .iter()
+                .map(log_entry),
+        );
+    } else {
+        logs = window.iter().map(log_entry).collect();
     }
     entries.extend(logs);
     // Stable: equal times keep lifecycle, then events, then logs, each in its own order.

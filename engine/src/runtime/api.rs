@@ -209,15 +209,22 @@ fn array<T: Clone + Send + Sync + 'static>(items: impl Iterator<Item = T>) -> Ar
 }
 
 /// Cites `field` (a dotted path, `a.b[2].c`) of a serialisable record found at `base`.
+/// Only the first field is converted to JSON (`super::cite::field`), never the whole record.
 fn cite<T: Serialize>(base: &str, record: &T, field: &str) -> RhaiResult<Fact> {
-    let root = serde_json::to_value(record).unwrap_or(Value::Null);
+    let first = field.find(['.', '[']).unwrap_or(field.len());
+    let root = if first == 0 {
+        serde_json::to_value(record).unwrap_or(Value::Null)
+    } else {
+        super::cite::field(record, &field[..first]).unwrap_or(Value::Null)
+    };
     let mut value = &root;
-    for segment in field.split('.') {
+    for (position, segment) in field.split('.').enumerate() {
         let (name, indexes) = match segment.find('[') {
             Some(at) => (&segment[..at], &segment[at..]),
             None => (segment, ""),
         };
-        if !name.is_empty() {
+        // The first name was resolved when `root` was picked.
+        if !name.is_empty() && position > 0 {
             value = value.get(name).unwrap_or(&Value::Null);
         }
         for index in indexes.split('[').filter(|s| !s.is_empty()) {
@@ -254,16 +261,41 @@ fn log_lines(ev: &Arc<Evidence>, task_id: &str, container: Option<&str>) -> Arra
     array(lines.into_iter())
 }
 
-fn grep(lines: Array, pattern: &str) -> RhaiResult<Array> {
+/// The log lines of one task (optionally one container) that match `pattern`, oldest first.
+/// Lines are matched where they lie; only the matches become handles (the same lines, in the
+/// same order, as filtering `log_lines(..)`, at a fraction of the cost).
+fn grep_logs(
+    ev: &Arc<Evidence>,
+    task_id: &str,
+    container: Option<&str>,
+    pattern: &str,
+) -> RhaiResult<Array> {
     let regex = super::helpers::regex(pattern)?;
-    Ok(lines
-        .into_iter()
-        .filter(|line| {
-            line.clone()
-                .try_cast::<LogLineHandle>()
-                .is_some_and(|handle| regex.is_match(&handle.line().message))
-        })
-        .collect())
+    Ok(array(
+        matching_lines(ev, task_id, container, &regex).into_iter(),
+    ))
+}
+
+fn matching_lines(
+    ev: &Arc<Evidence>,
+    task_id: &str,
+    container: Option<&str>,
+    regex: &regex::Regex,
+) -> Vec<LogLineHandle> {
+    let mut hits: Vec<LogLineHandle> = Vec::new();
+    for (stream_index, stream) in ev.task_streams(task_id, container) {
+        for (index, line) in stream.lines.iter().enumerate() {
+            if regex.is_match(&line.message) {
+                hits.push(LogLineHandle {
+                    ev: Arc::clone(ev),
+                    stream: stream_index,
+                    index,
+                });
+            }
+        }
+    }
+    hits.sort_by_key(|handle| handle.line().timestamp);
+    hits
 }
 
 static PULL_ERROR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
@@ -425,23 +457,16 @@ fn task_events(t: &TaskHandle) -> Array {
     let Some(service) = t.record().service else {
         return Array::new();
     };
-    let needle = format!("(task {})", t.record().task_id);
-    let events = &t.ev.services[service].value.events;
-    let mut handles: Vec<ServiceEventHandle> = events
-        .iter()
-        .enumerate()
-        .filter(|(_, event)| {
-            event
-                .message
-                .as_deref()
-                .is_some_and(|m| m.contains(&needle) || m.contains(&t.record().task_id))
-        })
-        .map(|(index, _)| ServiceEventHandle {
-            ev: Arc::clone(&t.ev),
-            service,
-            index,
-        })
-        .collect();
+    // Every event containing `(task ID)` contains the id, so the index holds them all.
+    let mut handles: Vec<ServiceEventHandle> =
+        t.ev.task_event_indexes(t.index)
+            .iter()
+            .map(|&index| ServiceEventHandle {
+                ev: Arc::clone(&t.ev),
+                service,
+                index,
+            })
+            .collect();
     handles.sort_by_key(|handle| handle.event().created_at);
     array(handles.into_iter())
 }
@@ -456,10 +481,9 @@ pub(crate) static READY_LINE: std::sync::LazyLock<regex::Regex> = std::sync::Laz
 
 /// The first log line of a task saying the app is up and serving.
 fn ready_line(t: &TaskHandle) -> Option<LogLineHandle> {
-    log_lines(&t.ev, &t.record().task_id, None)
+    matching_lines(&t.ev, &t.record().task_id, None, &READY_LINE)
         .into_iter()
-        .filter_map(Dynamic::try_cast::<LogLineHandle>)
-        .find(|line| READY_LINE.is_match(&line.line().message))
+        .next()
 }
 
 /// The health-check budget of a task behind a load balancer: the service's grace period plus
@@ -811,14 +835,11 @@ fn register_task(api: &mut Api<'_>) {
             log_lines(&t.ev, &t.record().task_id, Some(container))
         })
         .func("grep_logs(pattern)", "The task's log lines matching a regular expression (Rust `regex` syntax), oldest first.\nMuch faster than a loop over `logs()`.", |t: &mut TaskHandle, pattern: &str| {
-            grep(log_lines(&t.ev, &t.record().task_id, None), pattern)
+            grep_logs(&t.ev, &t.record().task_id, None, pattern)
         })
         .func("grep_logs(container, pattern)", "The log lines of one container matching a regular expression, oldest first.",
             |t: &mut TaskHandle, container: &str, pattern: &str| {
-                grep(
-                    log_lines(&t.ev, &t.record().task_id, Some(container)),
-                    pattern,
-                )
+                grep_logs(&t.ev, &t.record().task_id, Some(container), pattern)
             },
         )
         .func("pull_failure() -> map?", "The task's image pull failure, or `()`: a map of `text` (the error, from a container's\n`reason`, else the task's `stoppedReason`), `image`, `container`, `kind` (`image-not-found`,\n`image-pull-auth-denied`, `rate-limited`, `network`, `disk-full` or `unknown`) and `fact` (the cited text).", |t: &mut TaskHandle| pull_failure(t))
@@ -913,11 +934,8 @@ fn register_container(api: &mut Api<'_>) {
         "grep_logs(pattern)",
         "The container's log lines matching a regular expression, oldest first.",
         |c: &mut ContainerHandle, pattern: &str| {
-            let task_id = c.ev.tasks[c.task].task_id.clone();
-            grep(
-                log_lines(&c.ev, &task_id, c.container().name.as_deref()),
-                pattern,
-            )
+            let task_id = &c.ev.tasks[c.task].task_id;
+            grep_logs(&c.ev, task_id, c.container().name.as_deref(), pattern)
         },
     )
     .func(

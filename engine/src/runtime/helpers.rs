@@ -1,7 +1,7 @@
 //! Native helpers for what Rhai does slowly or clumsily: regexes, exit codes and time.
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, RwLock};
 
 use regex::Regex;
 use rhai::{Dynamic, Engine, EvalAltResult};
@@ -9,23 +9,30 @@ use rhai::{Dynamic, Engine, EvalAltResult};
 use recorder::time::Timestamp;
 
 /// Compiled regexes are cached for the life of the process; rules reuse a handful of them.
-static REGEX_CACHE: LazyLock<Mutex<HashMap<String, Arc<Regex>>>> = LazyLock::new(Mutex::default);
+static REGEX_CACHE: LazyLock<RwLock<HashMap<String, Arc<Regex>>>> = LazyLock::new(RwLock::default);
 const REGEX_CACHE_ENTRIES: usize = 4096;
 /// Bounds the size of one compiled regex so that a hostile pattern cannot exhaust memory.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// Compiles (or fetches from the cache) a regex, as a Rhai error when it is invalid.
 pub(crate) fn regex(pattern: &str) -> Result<Arc<Regex>, Box<EvalAltResult>> {
-    let mut cache = REGEX_CACHE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(regex) = cache.get(pattern) {
+    // Rules run on several threads; a hit only needs the read lock.
+    if let Some(regex) = REGEX_CACHE
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(pattern)
+    {
         return Ok(Arc::clone(regex));
     }
+    let started = std::time::Instant::now();
     let regex = regex::RegexBuilder::new(pattern)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
         .map_err(|err| format!("invalid regex `{pattern}`: {err}"))?;
+    tracing::trace!(pattern, elapsed = ?started.elapsed(), "regex compiled");
+    let mut cache = REGEX_CACHE
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if cache.len() >= REGEX_CACHE_ENTRIES {
         cache.clear();
     }
