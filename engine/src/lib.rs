@@ -36,24 +36,91 @@ pub fn diagnose(
 ) -> Report {
     let mut findings = Vec::new();
     let mut rule_errors = Vec::new();
-    for rule in rules {
-        let started = std::time::Instant::now();
-        match runtime::run_check(engine, rule, evidence, limits) {
+    for (rule, outcome) in rules.iter().zip(run_rules(engine, evidence, rules, limits)) {
+        match outcome {
             Ok(script_findings) => {
-                tracing::debug!(rule = %rule.meta.id, findings = script_findings.len(), elapsed = ?started.elapsed(), "rule ran");
                 findings.extend(
                     script_findings
                         .into_iter()
                         .map(|f| to_finding(evidence, rule, f)),
                 );
             }
-            Err(error) => {
-                tracing::debug!(rule = %rule.meta.id, error = %error.message, "rule failed");
-                rule_errors.push(error);
-            }
+            Err(error) => rule_errors.push(error),
         }
     }
     Report::build(evidence, findings, rule_errors, notes)
+}
+
+type Outcome = Result<Vec<runtime::ScriptFinding>, runtime::RuleError>;
+
+/// Runs every rule, spread over the machine's cores (rules are independent and only read the
+/// shared evidence). The outcomes come back in rule order, so the report does not depend on
+/// which thread ran what.
+fn run_rules(
+    engine: &Engine,
+    evidence: &Arc<Evidence>,
+    rules: &[Rule],
+    limits: &Limits,
+) -> Vec<Outcome> {
+    let run = |rule: &Rule| {
+        let started = std::time::Instant::now();
+        let outcome = runtime::run_check(engine, rule, evidence, limits);
+        match &outcome {
+            Ok(found) => {
+                tracing::debug!(rule = %rule.meta.id, findings = found.len(), elapsed = ?started.elapsed(), "rule ran");
+            }
+            Err(error) => {
+                tracing::debug!(rule = %rule.meta.id, error = %error.message, "rule failed");
+            }
+        }
+        outcome
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(rules.len());
+    if threads <= 1 {
+        return rules.iter().map(run).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut outcomes: Vec<Option<Outcome>> = rules.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(rule) = rules.get(index) else {
+                            break;
+                        };
+                        done.push((index, run(rule)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for worker in workers {
+            // A worker that panicked leaves its rules without an outcome; they are reported below.
+            for (index, outcome) in worker.join().unwrap_or_default() {
+                outcomes[index] = Some(outcome);
+            }
+        }
+    });
+    outcomes
+        .into_iter()
+        .zip(rules)
+        .map(|(outcome, rule)| {
+            outcome.unwrap_or_else(|| {
+                Err(runtime::RuleError {
+                    rule: rule.meta.id.clone(),
+                    file: rule.origin.to_string(),
+                    message: "the rule was not run: an internal error stopped its thread"
+                        .to_owned(),
+                    position: None,
+                })
+            })
+        })
+        .collect()
 }
 
 fn to_finding(evidence: &Evidence, rule: &Rule, finding: runtime::ScriptFinding) -> Finding {
