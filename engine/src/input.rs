@@ -12,7 +12,8 @@ pub struct Input {
     pub skipped: Vec<Skipped>,
 }
 
-/// Loads a bundle file (plain or gzip), or imports a directory of AWS CLI outputs in memory.
+/// Loads a bundle file (plain or gzip) for diagnosis (`Bundle::read_for_diagnosis`: typed views
+/// only), or imports a directory of AWS CLI outputs in memory.
 pub fn load(path: &Path) -> anyhow::Result<Input> {
     if path.is_dir() {
         let imported = recorder::import::import(&[path.to_path_buf()], recorded_at_now())?;
@@ -28,7 +29,7 @@ pub fn load(path: &Path) -> anyhow::Result<Input> {
             skipped: imported.skipped,
         });
     }
-    let bundle = Bundle::read(path)?;
+    let bundle = Bundle::read_for_diagnosis(path)?;
     Ok(Input {
         bundle,
         skipped: Vec::new(),

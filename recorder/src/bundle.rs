@@ -354,18 +354,96 @@ impl Call {
     }
 
     fn validate(&mut self) -> Result<(), String> {
-        match (&self.response, &self.error) {
-            (Some(_), Some(_)) => return Err("has both `response` and `error`".to_owned()),
-            (None, None) => return Err("has neither `response` nor `error`".to_owned()),
-            _ => {}
-        }
-        if !(self.request.is_object() || self.request.is_null()) {
-            return Err("`request` must be an object".to_owned());
-        }
-        if let (Some(op), Some(raw)) = (self.known_operation(), &self.response) {
-            self.parsed = Arc::new(op.parse(raw)?);
+        if let Some(parsed) = validate_call(
+            &self.service,
+            &self.operation,
+            &self.request,
+            self.response.as_deref(),
+            self.error.is_some(),
+        )? {
+            self.parsed = Arc::new(parsed);
         }
         Ok(())
+    }
+}
+
+/// The checks every call passes, and the typed view of its response when the operation is known.
+fn validate_call(
+    service: &str,
+    operation: &str,
+    request: &Value,
+    response: Option<&RawValue>,
+    failed: bool,
+) -> Result<Option<Response>, String> {
+    match (response, failed) {
+        (Some(_), true) => return Err("has both `response` and `error`".to_owned()),
+        (None, false) => return Err("has neither `response` nor `error`".to_owned()),
+        _ => {}
+    }
+    if !(request.is_object() || request.is_null()) {
+        return Err("`request` must be an object".to_owned());
+    }
+    match (Operation::lookup(service, operation), response) {
+        (Some(op), Some(raw)) => op.parse(raw).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// A bundle whose responses are borrowed from the file's bytes (see `Bundle::read_for_diagnosis`).
+/// Its fields and defaults mirror `Bundle` and `Call`.
+#[derive(Deserialize)]
+struct BorrowedBundle<'a> {
+    manifest: Manifest,
+    #[serde(borrow)]
+    calls: Vec<BorrowedCall<'a>>,
+}
+
+#[derive(Deserialize)]
+struct BorrowedCall<'a> {
+    service: String,
+    operation: String,
+    #[serde(default)]
+    request: Value,
+    #[serde(default, borrow)]
+    response: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<CallError>,
+    #[serde(default)]
+    source_file: Option<String>,
+}
+
+impl BorrowedBundle<'_> {
+    /// The bundle with typed views only, or `None` when anything is wrong with it.
+    fn into_typed(self) -> Option<Bundle> {
+        let supported = self.manifest.format == FORMAT_NAME
+            && SUPPORTED_VERSIONS.contains(&self.manifest.format_version);
+        if !supported {
+            return None;
+        }
+        let mut calls = Vec::with_capacity(self.calls.len());
+        for call in self.calls {
+            let parsed = validate_call(
+                &call.service,
+                &call.operation,
+                &call.request,
+                call.response,
+                call.error.is_some(),
+            )
+            .ok()?;
+            calls.push(Call {
+                service: call.service,
+                operation: call.operation,
+                request: call.request,
+                response: None,
+                error: call.error,
+                source_file: call.source_file,
+                parsed: Arc::new(parsed.unwrap_or_default()),
+            });
+        }
+        Some(Bundle {
+            manifest: self.manifest,
+            calls,
+        })
     }
 }
 
@@ -396,12 +474,25 @@ impl Bundle {
 
     pub fn read_with_limit(path: &Path, max_bytes: u64) -> Result<Bundle, LoadError> {
         let name = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|source| LoadError::Io {
-            path: name.clone(),
-            source,
-        })?;
-        let bytes = read_maybe_gzip(file, &name, max_bytes)?;
+        let bytes = read_file(path, &name, max_bytes)?;
         Bundle::from_slice(&bytes, &name)
+    }
+
+    /// Reads a bundle to diagnose it, and nothing else: each response's typed view is built
+    /// straight from the file's bytes and its text is not kept (`Call::response` is `None`), so
+    /// memory peaks near the file's size plus the typed views rather than twice the file.
+    /// Such a bundle cannot be written back. A bundle that fails to load gives exactly the
+    /// error `Bundle::read` gives.
+    pub fn read_for_diagnosis(path: &Path) -> Result<Bundle, LoadError> {
+        let name = path.display().to_string();
+        let bytes = read_file(path, &name, DEFAULT_MAX_BUNDLE_BYTES)?;
+        let typed = serde_json::from_slice::<BorrowedBundle<'_>>(&bytes)
+            .ok()
+            .and_then(BorrowedBundle::into_typed);
+        match typed {
+            Some(bundle) => Ok(bundle),
+            None => Bundle::from_slice(&bytes, &name),
+        }
     }
 
     /// Parses bundle bytes (already decompressed). `name` is used in error messages.
@@ -516,11 +607,32 @@ impl Bundle {
     }
 }
 
+/// Reads a file, gunzipping it when it starts with the gzip magic bytes.
+fn read_file(path: &Path, name: &str, max_bytes: u64) -> Result<Vec<u8>, LoadError> {
+    let file = std::fs::File::open(path).map_err(|source| LoadError::Io {
+        path: name.to_owned(),
+        source,
+    })?;
+    // A plain file is read into a buffer of its size, not one grown by doubling (up to twice
+    // the file in memory); a gzip file's size says little, so that one grows.
+    let size = file.metadata().map_or(0, |meta| meta.len()).min(max_bytes);
+    read_maybe_gzip_sized(file, name, max_bytes, usize::try_from(size).unwrap_or(0))
+}
+
 /// Reads all of `reader`, gunzipping when the data starts with the gzip magic bytes.
 pub fn read_maybe_gzip(
     reader: impl Read,
     name: &str,
     max_bytes: u64,
+) -> Result<Vec<u8>, LoadError> {
+    read_maybe_gzip_sized(reader, name, max_bytes, 0)
+}
+
+fn read_maybe_gzip_sized(
+    reader: impl Read,
+    name: &str,
+    max_bytes: u64,
+    plain_size: usize,
 ) -> Result<Vec<u8>, LoadError> {
     let mut reader = std::io::BufReader::new(reader);
     let mut head = [0u8; 2];
@@ -549,6 +661,8 @@ pub fn read_maybe_gzip(
                 source,
             })?;
     } else {
+        // One byte more than the size, so that reading to the end needs no second buffer.
+        out.reserve_exact(plain_size.saturating_add(1));
         chained
             .take(max_bytes + 1)
             .read_to_end(&mut out)
