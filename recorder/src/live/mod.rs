@@ -336,6 +336,16 @@ fn log_streams(
             if config.log_driver().as_str() != "awslogs" {
                 continue;
             }
+            // A container the runtime never created (an image that did not pull, a task that
+            // failed to start) has no log stream: asking for it is a wasted call and a
+            // misleading "missing evidence".
+            let described = task
+                .containers()
+                .iter()
+                .find(|c| c.name() == container.name());
+            if described.is_some_and(|c| c.runtime_id().is_none() && c.exit_code().is_none()) {
+                continue;
+            }
             let options = config.options();
             let (Some(group), Some(name)) = (
                 options.and_then(|o| o.get("awslogs-group")),
