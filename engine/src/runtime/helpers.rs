@@ -14,9 +14,31 @@ const REGEX_CACHE_ENTRIES: usize = 4096;
 /// Bounds the size of one compiled regex so that a hostile pattern cannot exhaust memory.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
+thread_local! {
+    /// Each thread's own copy of the regexes it used. Rules run on several threads, and one
+    /// `Regex` used by two threads at once makes them queue for its match cache (see the regex
+    /// crate's notes on performance); a clone shares the compiled program, not that cache.
+    static LOCAL_REGEXES: std::cell::RefCell<HashMap<String, Arc<Regex>>> =
+        std::cell::RefCell::default();
+}
+
 /// Compiles (or fetches from the cache) a regex, as a Rhai error when it is invalid.
 pub(crate) fn regex(pattern: &str) -> Result<Arc<Regex>, Box<EvalAltResult>> {
-    // Rules run on several threads; a hit only needs the read lock.
+    if let Some(regex) = LOCAL_REGEXES.with_borrow(|local| local.get(pattern).cloned()) {
+        return Ok(regex);
+    }
+    let regex = Arc::new(Regex::clone(&*shared_regex(pattern)?));
+    LOCAL_REGEXES.with_borrow_mut(|local| {
+        if local.len() >= REGEX_CACHE_ENTRIES {
+            local.clear();
+        }
+        local.insert(pattern.to_owned(), Arc::clone(&regex));
+    });
+    Ok(regex)
+}
+
+/// The process-wide cache: each pattern is compiled once, whichever thread asks first.
+fn shared_regex(pattern: &str) -> Result<Arc<Regex>, Box<EvalAltResult>> {
     if let Some(regex) = REGEX_CACHE
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

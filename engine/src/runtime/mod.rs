@@ -163,7 +163,7 @@ pub fn run_check(
         &mut scope,
         &rule.ast,
         "check",
-        (api::EvidenceHandle(Arc::clone(evidence)),),
+        (api::EvidenceHandle(Arc::new(Arc::clone(evidence))),),
     );
     DEADLINE.with(|deadline| deadline.set(None));
     let value = result.map_err(|err| {
