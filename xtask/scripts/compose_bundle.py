@@ -50,8 +50,8 @@ def replace_all(value, mapping):
     return json.loads(text)
 
 
-def main(spec_path, out_path):
-    spec = json.load(open(spec_path))
+def compose(spec):
+    """The composed bundle for SPEC (a dict), as a JSON-ready dict."""
     calls_by_key = {}  # dedupe identical calls (task definitions, target groups)
     order = []
     services = {}
@@ -168,7 +168,7 @@ def main(spec_path, out_path):
     head.append({"service": "ecs", "operation": "DescribeTasks",
                  "request": {"cluster": "prod", "tasks": [t["taskArn"] for t in tasks]},
                  "response": {"failures": [], "tasks": tasks}})
-    bundle = {
+    return {
         "manifest": {
             "account": "123456789012", "cluster": "prod", "format": "ecs-autopsy-bundle", "format_version": 1,
             "recorded_at": spec["recorded_at"], "redaction": {"counts": {}, "enabled": True},
@@ -177,9 +177,18 @@ def main(spec_path, out_path):
         },
         "calls": head + [calls_by_key[k] for k in order],
     }
+
+
+def write(bundle, out_path):
+    """Writes BUNDLE the way every fixture bundle is written: sorted keys, two-space indent."""
     with open(out_path, "w") as f:
         json.dump(bundle, f, indent=2, sort_keys=True)
         f.write("\n")
+
+
+def main(spec_path, out_path):
+    with open(spec_path) as f:
+        write(compose(json.load(f)), out_path)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod docs;
 mod moto;
 mod tidy;
@@ -20,7 +21,9 @@ tasks:
   tidy    repository checks (rule files, fixtures, snapshots, generated docs)
   docs    regenerate docs/rules/*.md and the README rule table from rules/*.rhai
   bless   re-run the fixture test accepting new snapshots (review the diff before committing)
-  moto    install the pinned AWS emulator (moto) into target/moto-venv for the live tests";
+  moto    install the pinned AWS emulator (moto) into target/moto-venv for the live tests
+  bench   run the benchmarks and write bench/RESULTS.md (`--no-live` skips the emulator one);
+          needs a release build, about 15 minutes";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(&root()).map(|()| println!("tidy: ok")),
         Some("docs") => docs::write(&root()),
         Some("bless") => bless(),
+        Some("bench") => bench::run(&root(), &args[1..]),
         Some("moto") => moto::install(&root()).map(|python| println!("moto: {}", python.display())),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

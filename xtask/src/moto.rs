@@ -10,10 +10,34 @@ pub(crate) const PYTHON_ENV: &str = "ECS_AUTOPSY_MOTO_PYTHON";
 /// Creates `target/moto-venv` and installs the pinned requirements, unless the same
 /// requirements are already installed. Returns the venv's Python.
 pub(crate) fn install(root: &Path) -> anyhow::Result<PathBuf> {
-    let requirements = root.join("recorder/tests/moto/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements)
-        .map_err(|err| anyhow::format_err!("{}: {err}", requirements.display()))?;
-    let venv = root.join("target/moto-venv");
+    install_venv(
+        root,
+        "target/moto-venv",
+        &["recorder/tests/moto/requirements.txt"],
+    )
+}
+
+/// The benchmarks' environment, `target/bench-venv`: moto plus the pinned AWS CLI that the
+/// benchmarks compare against (`bench/requirements.txt`). Returns its Python; `aws` is beside it.
+pub(crate) fn install_bench(root: &Path) -> anyhow::Result<PathBuf> {
+    install_venv(
+        root,
+        "target/bench-venv",
+        &[
+            "recorder/tests/moto/requirements.txt",
+            "bench/requirements.txt",
+        ],
+    )
+}
+
+fn install_venv(root: &Path, dir: &str, requirement_files: &[&str]) -> anyhow::Result<PathBuf> {
+    let mut wanted = String::new();
+    for file in requirement_files {
+        let path = root.join(file);
+        wanted += &std::fs::read_to_string(&path)
+            .map_err(|err| anyhow::format_err!("{}: {err}", path.display()))?;
+    }
+    let venv = root.join(dir);
     let python = venv.join("bin/python");
     let stamp = venv.join("installed-requirements.txt");
     if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
@@ -21,7 +45,8 @@ pub(crate) fn install(root: &Path) -> anyhow::Result<PathBuf> {
     }
 
     eprintln!(
-        "xtask: installing the AWS emulator (moto) into {}",
+        "xtask: installing {} into {}",
+        requirement_files.join(" and "),
         venv.display()
     );
     let system_python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
@@ -36,9 +61,9 @@ pub(crate) fn install(root: &Path) -> anyhow::Result<PathBuf> {
             "--quiet",
             "--disable-pip-version-check",
             "--no-input",
-            "-r",
         ])
-        .arg(&requirements))?;
+        .args(requirement_files.iter().flat_map(|file| ["-r", file]))
+        .current_dir(root))?;
     std::fs::write(&stamp, wanted)?;
     Ok(python)
 }

@@ -3,6 +3,7 @@
 
 Usage:
     python harness.py SCENARIO     # stage SCENARIO, print one JSON line, serve until stdin EOF
+    python harness.py fleet --tasks N   # the benchmark fleet: one service, N stopped tasks (default 200)
     python harness.py --list       # print the scenario names, one per line
 
 The harness starts moto (5.2.5, see requirements.txt) on 127.0.0.1 with a free
@@ -36,6 +37,7 @@ import secrets as rnd
 import signal
 import string
 import sys
+import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -87,6 +89,8 @@ class StagingError(Exception):
 
 
 ABSENT = object()  # expectation: the key must not be present at all
+SERVICE_EVENTS_KEPT = 100  # DescribeServices shows the newest 100 service events
+DESCRIBE_TASKS_MAX = 100  # the most task ARNs one DescribeTasks call takes (moto takes any number)
 
 
 def ms(dt: datetime) -> int:
@@ -398,6 +402,7 @@ class Stage:
         # moto quirk (notes §1.1): describe_services always returns events: [].
         ev = [{"id": str(uuid.uuid4()), "createdAt": t, "message": m}
               for t, m in sorted(events, key=lambda e: e[0], reverse=True)]  # newest first
+        ev = ev[:SERVICE_EVENTS_KEPT]
         svc.events = ev
         svc.created_at = created_at  # moto has no service createdAt at all
         dep = svc.deployments[0]
@@ -481,7 +486,9 @@ class Stage:
         if running:
             problems.append(f"list_tasks(RUNNING) should be empty, got {running}")
 
-        tasks = self.ecs.describe_tasks(cluster=CLUSTER, tasks=self.task_arns)["tasks"]
+        tasks = [t for at in range(0, len(self.task_arns), DESCRIBE_TASKS_MAX)
+                 for t in self.ecs.describe_tasks(
+                     cluster=CLUSTER, tasks=self.task_arns[at:at + DESCRIBE_TASKS_MAX])["tasks"]]
         by_arn = {t["taskArn"]: t for t in tasks}
         for arn, expect in self.task_checks.items():
             t = by_arn.get(arn)
@@ -736,13 +743,178 @@ def scenario_health_check_loop(st: Stage) -> Staged:
     return Staged(svc, list(st.task_arns))
 
 
-SCENARIOS: dict[str, Callable[[Stage], Staged]] = {
+# --------------------------------------------------------------------------
+# The fleet: one service with many stopped tasks (the live-collection benchmark, issue #6)
+# --------------------------------------------------------------------------
+FLEET_TASKS = 200
+# The failure modes of the scenarios above, in the order the fleet's tasks cycle through them.
+FLEET_MODES = ("oom", "exit-zero", "missing-env", "pull-denied", "health-check-loop")
+# The task-definition revision each mode runs. checkout:1 is the good configuration (it only
+# fails on load: OOM, or a slow cold start), checkout:2 backgrounds the server, checkout:3
+# drops DATABASE_URL, checkout:4 names an image the registry refuses (the one in PULL_DENIED).
+FLEET_REVISION = {"oom": 1, "health-check-loop": 1, "exit-zero": 2, "missing-env": 3, "pull-denied": 4}
+NODE_START = "checkout 2.3.0 starting (node v20.11.1, NODE_ENV=production)"
+# Settings the app reads from a file baked into the image (not the task definition's environment).
+NODE_SETTINGS = [f"config: {key} = {value} (/app/config/production.json)" for key, value in (
+    ("redis", "cache.internal:6379"), ("paymentsApi", "https://payments.internal/v2"),
+    ("catalogueApi", "https://catalogue.internal"), ("taxRegion", "eu-central"), ("currency", "EUR"),
+    ("statsd", "statsd.internal:8125"), ("httpPort", "8080"))]
+
+
+def _spread(first: timedelta, last: timedelta, messages: list[str]) -> list[tuple[timedelta, str]]:
+    """Log lines evenly spaced from `first` to `last` (offsets from startedAt)."""
+    step = (last - first) / max(len(messages) - 1, 1)
+    return [(first + step * n, m) for n, m in enumerate(messages)]
+
+
+def _fleet_logs(mode: str, cycle: int, run: timedelta) -> list[tuple[timedelta, str]]:
+    """About 20 lines of application output for one fleet task, inside its run window.
+
+    These are the app's own lines, not AWS wording. They carry the signals the scenarios
+    above carry (the missing variable, no ready line before an ELB kill, a ready line before
+    an OOM kill) and nothing that points at another failure mode.
+    """
+    boot = [NODE_START, "config: LOG_LEVEL=info",
+            "db: pool ready (db.internal:5432/checkout, 10 connections)"]
+    if mode == "oom":
+        requests = []
+        for n in range(15):
+            cart = 7000 + cycle * 31 + n
+            if n % 3 == 2:
+                requests.append(f"GET /orders/export 200 {2100 + 450 * n + 37 * cycle}ms")
+            elif n % 3 == 1:
+                requests.append(f"POST /checkout/{cart} 201 {41 + n}ms")
+            else:
+                requests.append(f"GET /cart/{cart} 200 {12 + n % 5}ms")
+        requests.append("GET /orders/export?from=2019-01-01 started")
+        return (_spread(timedelta(seconds=0.9), timedelta(seconds=1.6),
+                        boot + ["cache: catalogue loaded from snapshot (48000 items)",
+                                "Listening on 0.0.0.0:8080"])
+                + _spread(timedelta(seconds=4), run - timedelta(seconds=3), requests))
+    if mode == "exit-zero":
+        # checkout:2 runs `sh -c "node server.js &"`: node logs until the shell's exit ends the task.
+        return _spread(timedelta(seconds=0.35), run - timedelta(seconds=0.2), boot + NODE_SETTINGS
+                       + [f"cache: catalogue warm-up {n * 6000}/48000 items" for n in range(1, 9)]
+                       + ["http: routes registered (42)", "metrics: reporting every 10s"])
+    if mode == "missing-env":
+        stack = [
+            "Error: Missing required environment variable DATABASE_URL",
+            "    at requireEnv (/app/dist/config.js:14:11)",
+            "    at loadConfig (/app/dist/config.js:31:18)",
+            "    at Object.<anonymous> (/app/dist/server.js:9:16)",
+            "    at Module._compile (node:internal/modules/cjs/loader:1376:14)",
+            "    at Module._extensions..js (node:internal/modules/cjs/loader:1435:10)",
+            "    at Module.load (node:internal/modules/cjs/loader:1207:32)",
+            "    at Module._load (node:internal/modules/cjs/loader:1023:12)",
+            "    at Function.executeUserEntryPoint [as runMain] (node:internal/modules/run_main:135:12)",
+            "    at node:internal/main/run_main_module:28:49",
+            "Node.js v20.11.1",
+        ]
+        return (_spread(timedelta(seconds=0.102), timedelta(seconds=0.6), boot[:2] + NODE_SETTINGS)
+                + _spread(timedelta(seconds=0.731), timedelta(seconds=0.741), stack))
+    if mode == "health-check-loop":
+        # The cold start: no cache snapshot, so the app warms up from the database and answers
+        # 503 until it is done, which takes longer than the ELB lets it live (no ready line).
+        return (_spread(timedelta(seconds=0.9), timedelta(seconds=1.6), boot + [
+            "cache: no catalogue snapshot, warming up from the database",
+            "health: /health answers 503 until the catalogue cache is warm"])
+            + _spread(timedelta(seconds=3), run - timedelta(seconds=1.5),
+                      [f"cache: catalogue warm-up {n * 1200 + 7 * cycle}/48000 items" for n in range(1, 16)]))
+    raise StagingError(f"no logs for fleet mode {mode}")
+
+
+def scenario_fleet(st: Stage, n_tasks: int = FLEET_TASKS) -> Staged:
+    """One service, `n_tasks` stopped tasks cycling through FLEET_MODES, all stopped within
+    the last hour (ECS lists stopped tasks for about an hour): a crash-looping service as
+    the live-collection benchmark sees it."""
+    svc, port = "checkout", 8080
+    tg_arn = st.elbv2.create_target_group(
+        Name="checkout-tg", Protocol="HTTP", Port=port, VpcId=st.vpc, TargetType="ip",
+        HealthCheckProtocol="HTTP", HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=5,
+        UnhealthyThresholdCount=2, HealthyThresholdCount=2,
+    )["TargetGroups"][0]["TargetGroupArn"]
+    lb_arn = st.elbv2.create_load_balancer(
+        Name="checkout-alb", Subnets=st.subnets, SecurityGroups=[st.sg],
+        Scheme="internet-facing", Type="application",
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    st.elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
+                             DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+
+    image = f"{ECR}/checkout:2.3.0"
+    env = [{"name": "DATABASE_URL", "value": "postgres://checkout@db.internal:5432/checkout"},
+           {"name": "LOG_LEVEL", "value": "info"}]
+    ports = [{"containerPort": port, "protocol": "tcp"}]
+    st.register("checkout", [
+        [container_def("checkout", image, svc, 1024, environment=env, portMappings=ports)],
+        [container_def("checkout", image, svc, 1024, environment=env, portMappings=ports,
+                       command=["sh", "-c", "node server.js &"])],
+        [container_def("checkout", image, svc, 1024, environment=env[1:], portMappings=ports)],
+        [container_def("checkout", "acme/billing-worker:1.4.2", svc, 1024, environment=env,
+                       portMappings=ports)],
+    ], cpu="512", memory="1024")
+    st.create_service(svc, "checkout:4", loadBalancers=[
+        {"targetGroupArn": tg_arn, "containerName": "checkout", "containerPort": port}])
+
+    first_created = anchor(58)
+    cadence = timedelta(minutes=50) / n_tasks  # the scheduler's replacements, overlapping
+    events: list[tuple[datetime, str]] = []
+    unhealthy: list[str] = []
+    for n in range(n_tasks):
+        mode, cycle = FLEET_MODES[n % len(FLEET_MODES)], n // len(FLEET_MODES)
+        created = first_created + cadence * n
+        exit_code: int | None = None
+        container_reason: str | None = None
+        stop_code, stopped_reason = "EssentialContainerExited", ESSENTIAL_CONTAINER_EXITED
+        if mode == "oom":
+            t = Timeline.ran(created, run=timedelta(minutes=2, seconds=11.3 * (cycle % 9)))
+            exit_code, container_reason = 137, OOM_REASON
+        elif mode == "exit-zero":
+            t = Timeline.ran(created, run=timedelta(seconds=3 + 0.25 * (cycle % 4)))
+            exit_code = 0
+        elif mode == "missing-env":
+            t = Timeline.ran(created, run=timedelta(seconds=1 + 0.1 * (cycle % 3)))
+            exit_code = 1
+        elif mode == "pull-denied":
+            t = Timeline.never_started(created, pull=timedelta(seconds=30 + 2.5 * (cycle % 5)))
+            stop_code, stopped_reason, container_reason = "TaskFailedToStart", PULL_DENIED, PULL_DENIED
+        else:
+            t = Timeline.ran(created, run=timedelta(seconds=35 + (0.217, 0.508, 0.093)[cycle % 3]))
+            stop_code, stopped_reason = "ServiceSchedulerInitiated", elb_health_stop_reason(tg_arn)
+            exit_code = 143
+        logs = [] if t.started_at is None else _fleet_logs(mode, cycle, t.stopping_at - t.started_at)
+        arn = st.stopped_task(StoppedTask(
+            task_definition=f"checkout:{FLEET_REVISION[mode]}", container="checkout",
+            stop_code=stop_code, stopped_reason=stopped_reason,
+            exit_code=exit_code, container_reason=container_reason, times=t, logs=logs,
+        ))
+        tid = task_id_of(arn)
+        events.append((t.created_at, event_started(svc, tid)))
+        if mode == "health-check-loop":
+            events.append((t.stopping_at - timedelta(seconds=0.6), event_unhealthy(svc, tid, port, tg_arn)))
+            unhealthy.append(arn)
+
+    st.seed_service(events, created_at=first_created - timedelta(days=9), grace_period=0)
+    ips = [st.task_ip(st.ecs_model.tasks[CLUSTER][a]) for a in unhealthy]
+    if len(set(ips)) != len(ips):
+        # moto draws task IPs at random from 10.0.0.0/8; a collision would merge two targets.
+        raise StagingError("two health-check tasks got the same IP; run the harness again")
+    if ips:
+        st.seed_target_health(tg_arn, port, {
+            ip: ("unhealthy", "Target.ResponseCodeMismatch", HEALTH_CHECK_503) for ip in ips})
+    st.service_checks["loadBalancers"] = [
+        {"targetGroupArn": tg_arn, "containerName": "checkout", "containerPort": port}]
+    return Staged(svc, list(st.task_arns))
+
+
+SCENARIOS: dict[str, Callable[..., Staged]] = {
     "oom": scenario_oom,
     "exit-zero": scenario_exit_zero,
     "missing-env": scenario_missing_env,
     "pull-denied": scenario_pull_denied,
     "health-check-loop": scenario_health_check_loop,
     "secrets": scenario_secrets,
+    "fleet": scenario_fleet,
 }
 
 
@@ -765,6 +937,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenario", nargs="?", help="scenario to stage")
     parser.add_argument("--list", action="store_true", help="print the scenario names and exit")
+    parser.add_argument("--tasks", type=int, metavar="N",
+                        help=f"fleet only: how many stopped tasks to stage (default {FLEET_TASKS})")
     args = parser.parse_args(argv)
 
     out = sys.stdout
@@ -774,6 +948,13 @@ def main(argv: list[str]) -> int:
         return 0
     if args.scenario not in SCENARIOS:
         parser.error(f"unknown or missing scenario {args.scenario!r}; one of: {', '.join(SCENARIOS)}")
+    options: dict[str, Any] = {}
+    if args.tasks is not None:
+        if args.scenario != "fleet":
+            parser.error("--tasks only applies to the fleet scenario")
+        if args.tasks < 1:
+            parser.error("--tasks must be at least 1")
+        options["n_tasks"] = args.tasks
 
     # Nothing but the result line may reach stdout: route every stray print
     # (moto, werkzeug, libraries) to stderr while staging.
@@ -795,12 +976,16 @@ def main(argv: list[str]) -> int:
         if host != "127.0.0.1":
             raise StagingError(f"moto bound to {host}, expected 127.0.0.1")
         endpoint = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
         set_manual_task_transitions(endpoint)
         st = Stage(endpoint)
         st.network()
-        staged = SCENARIOS[args.scenario](st)
+        staged = SCENARIOS[args.scenario](st, **options)
+        staging_seconds = time.monotonic() - started
         st.verify()
-        log.info("staged %s: %d stopped task(s) at %s", args.scenario, len(staged.task_arns), endpoint)
+        log.info("staged %s: %d stopped task(s) at %s in %.1f s (verified in %.1f s)", args.scenario,
+                 len(staged.task_arns), endpoint, staging_seconds,
+                 time.monotonic() - started - staging_seconds)
     except Exception as exc:  # noqa: BLE001 - any staging failure is fatal
         server.stop()
         detail = exc if isinstance(exc, StagingError) else f"{type(exc).__name__}: {exc}"

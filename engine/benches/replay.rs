@@ -1,0 +1,145 @@
+//! Replay vs parse: how much a full `replay` costs next to merely parsing the bundle's JSON.
+//!
+//! `cargo xtask bench` generates bundles of 1, 100 and 1,000 stopped tasks
+//! (`xtask/scripts/bench_bundle.py`) and names their folder in `ECS_AUTOPSY_BENCH_BUNDLES`;
+//! files there are `tasks-<N>.json`. Without it, as under `cargo test --all-targets`, the
+//! shipped mixed fixture stands in, so this code is compiled and run once by the test suite.
+//!
+//! Groups (one benchmark per bundle in each):
+//! - `parse`: read the file and parse it into a `serde_json::Value`: the floor any tool pays;
+//! - `load`: `Bundle::read_for_diagnosis`, as `replay` loads (parse, version check, typed view
+//!   of every response);
+//! - `evidence`: `Evidence::from_bundle` on a loaded bundle;
+//! - `rules`: every built-in rule over built evidence, with the report assembled;
+//! - `render`: the text report;
+//! - `replay`: all of the above from the file, as `ecs-autopsy replay` does it.
+
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, SamplingMode, criterion_group, criterion_main};
+
+use engine::evidence::Evidence;
+use engine::report::{Report, RuleNotes};
+use engine::rule::{self, Rule};
+use engine::runtime::{self, Limits};
+
+/// The bundles to measure: `(label, path)`, smallest first.
+fn bundles() -> Vec<(String, PathBuf)> {
+    if let Some(dir) = std::env::var_os("ECS_AUTOPSY_BENCH_BUNDLES") {
+        let dir = PathBuf::from(dir);
+        let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+            .filter_map(|entry| {
+                let path = entry.ok()?.path();
+                let tasks = path
+                    .file_name()?
+                    .to_str()?
+                    .strip_prefix("tasks-")?
+                    .strip_suffix(".json")?
+                    .parse()
+                    .ok()?;
+                Some((tasks, path))
+            })
+            .collect();
+        found.sort();
+        assert!(
+            !found.is_empty(),
+            "{}: no tasks-<N>.json files",
+            dir.display()
+        );
+        return found
+            .into_iter()
+            .map(|(tasks, path)| (tasks.to_string(), path))
+            .collect();
+    }
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/mixed/two-services/bundle.json");
+    vec![("mixed-fixture".to_owned(), fixture)]
+}
+
+struct Diagnosis {
+    engine: rhai::Engine,
+    rules: Vec<Rule>,
+    limits: Limits,
+}
+
+impl Diagnosis {
+    fn builtin() -> Diagnosis {
+        let limits = Limits::standard();
+        let engine = runtime::new_engine(&limits);
+        let (rules, errors) = rule::builtin_rules(&engine);
+        assert!(
+            errors.is_empty(),
+            "built-in rules failed to load: {errors:?}"
+        );
+        Diagnosis {
+            engine,
+            rules,
+            limits,
+        }
+    }
+
+    fn diagnose(&self, evidence: &Arc<Evidence>) -> Report {
+        engine::diagnose(
+            &self.engine,
+            evidence,
+            &self.rules,
+            &self.limits,
+            &RuleNotes::default(),
+        )
+    }
+
+    fn replay(&self, path: &Path) -> String {
+        let bundle = engine::input::load(path).unwrap().bundle;
+        let evidence = Arc::new(Evidence::from_bundle(bundle));
+        self.diagnose(&evidence).render_text(false)
+    }
+}
+
+fn replay_vs_parse(c: &mut Criterion) {
+    let rules = Diagnosis::builtin();
+    for (label, path) in bundles() {
+        let bytes = std::fs::read(&path).unwrap();
+        let bundle = recorder::Bundle::from_slice(&bytes, &label).unwrap();
+        let evidence = Arc::new(Evidence::from_bundle(bundle.clone()));
+        let report = rules.diagnose(&evidence);
+        drop(bytes);
+
+        let mut group = c.benchmark_group(format!("tasks-{label}"));
+        group.sampling_mode(SamplingMode::Flat);
+        group.bench_function("parse", |b| {
+            b.iter(|| {
+                let bytes = std::fs::read(&path).unwrap();
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+            });
+        });
+        group.bench_function("load", |b| {
+            b.iter(|| recorder::Bundle::read_for_diagnosis(&path).unwrap());
+        });
+        group.bench_function("evidence", |b| {
+            b.iter_batched(
+                || bundle.clone(),
+                Evidence::from_bundle,
+                BatchSize::LargeInput,
+            );
+        });
+        group.bench_function("rules", |b| b.iter(|| rules.diagnose(&evidence)));
+        group.bench_function("render", |b| b.iter(|| report.render_text(false)));
+        group.bench_function("replay", |b| b.iter(|| rules.replay(&path)));
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    targets = replay_vs_parse
+}
+criterion_main!(benches);
