@@ -12,7 +12,8 @@
 //! - `evidence`: `Evidence::from_bundle` on a loaded bundle;
 //! - `rules`: every built-in rule over built evidence, with the report assembled;
 //! - `render`: the text report;
-//! - `replay`: all of the above from the file, as `ecs-autopsy replay` does it.
+//! - `replay`: all of the above from the file, as `ecs-autopsy replay` does it;
+//! - `tasks-<N>-rule/<id>`: each rule alone, single-threaded, when `ECS_AUTOPSY_BENCH_PER_RULE=<N>`.
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
@@ -131,6 +132,19 @@ fn replay_vs_parse(c: &mut Criterion) {
         group.bench_function("render", |b| b.iter(|| report.render_text(false)));
         group.bench_function("replay", |b| b.iter(|| rules.replay(&path)));
         group.finish();
+
+        // Where the rule time goes, one rule at a time (single-threaded): only for the bundle
+        // `ECS_AUTOPSY_BENCH_PER_RULE` names (`1000`), as it adds a benchmark per rule.
+        if std::env::var("ECS_AUTOPSY_BENCH_PER_RULE").is_ok_and(|wanted| wanted == label) {
+            let mut group = c.benchmark_group(format!("tasks-{label}-rule"));
+            group.measurement_time(Duration::from_secs(1));
+            for rule in &rules.rules {
+                group.bench_function(&rule.meta.id, |b| {
+                    b.iter(|| runtime::run_check(&rules.engine, rule, &evidence, &rules.limits));
+                });
+            }
+            group.finish();
+        }
     }
 }
 

@@ -211,6 +211,8 @@ fn peak_heap(command: &Command, work: &Path) -> Option<u64> {
 }
 
 struct ReplayRow {
+    /// `(rule, median seconds)`, slowest first: each rule alone, single-threaded.
+    per_rule: Vec<(String, f64)>,
     tasks: u64,
     bundle_bytes: u64,
     log_lines: u64,
@@ -219,6 +221,25 @@ struct ReplayRow {
     process: Stats,
     peak_rss: u64,
     peak_heap: Option<u64>,
+}
+
+/// criterion's medians for `tasks-<N>-rule/<id>`, slowest first.
+fn per_rule(root: &Path, tasks: u64) -> Vec<(String, f64)> {
+    let dir = root.join(format!("target/criterion/tasks-{tasks}-rule"));
+    let mut found: Vec<(String, f64)> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let text = std::fs::read_to_string(entry.path().join("new/estimates.json")).ok()?;
+            let value: Value = serde_json::from_str(&text).ok()?;
+            let nanos = value["median"]["point_estimate"].as_f64()?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            (name != "report").then_some((name, nanos / 1e9))
+        })
+        .collect();
+    found.sort_by(|a, b| b.1.total_cmp(&a.1));
+    found
 }
 
 const PHASES: [&str; 6] = ["parse", "load", "evidence", "rules", "render", "replay"];
@@ -236,9 +257,13 @@ fn replay_vs_parse(
         .into_owned();
     crate::cargo(
         &["bench", "-p", "engine", "--bench", "replay"],
-        &[("ECS_AUTOPSY_BENCH_BUNDLES", dir.as_str())],
+        &[
+            ("ECS_AUTOPSY_BENCH_BUNDLES", dir.as_str()),
+            ("ECS_AUTOPSY_BENCH_PER_RULE", "1000"),
+        ],
     )?;
     let mut rows = Vec::new();
+    let per_rule = per_rule(root, 1000);
     for (tasks, path) in bundles {
         let mut phases = BTreeMap::new();
         for phase in PHASES {
@@ -274,6 +299,11 @@ fn replay_vs_parse(
             .map(|events| events.len() as u64)
             .sum();
         rows.push(ReplayRow {
+            per_rule: if *tasks == 1000 {
+                per_rule.clone()
+            } else {
+                Vec::new()
+            },
             tasks: *tasks,
             bundle_bytes: std::fs::metadata(path)?.len(),
             log_lines,
@@ -660,6 +690,21 @@ fn render(machine: &str, replay: &[ReplayRow], live: Option<&Live>, startup: &St
                     verdict(rss <= MEMORY_OVER_BUNDLE)
                 );
             }
+        }
+    }
+
+    if let Some(big) = replay.iter().find(|row| !row.per_rule.is_empty()) {
+        let total: f64 = big.per_rule.iter().map(|(_, seconds)| seconds).sum();
+        let _ = writeln!(
+            out,
+            "\nWhere the rule time goes at {} tasks: each rule alone, single-threaded, {} in all (the rules share two cores in `replay`). The slowest ten:\n",
+            big.tasks,
+            ms(total)
+        );
+        let _ = writeln!(out, "| rule | median |");
+        let _ = writeln!(out, "|---|---:|");
+        for (rule, seconds) in big.per_rule.iter().take(10) {
+            let _ = writeln!(out, "| `{rule}` | {} |", ms(*seconds));
         }
     }
 
