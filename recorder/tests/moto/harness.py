@@ -395,6 +395,24 @@ class Stage:
             raise StagingError(f"{stream}: events rejected: {resp['rejectedLogEventsInfo']}")
         self.log_checks.append((group, stream, [m for _, m in events]))
 
+    # -- load balancer -------------------------------------------------------------
+    def load_balancer(self, name: str, port: int) -> str:
+        """An internet-facing ALB forwarding to an `ip` target group that checks /health every
+        10 s (2 failures: unhealthy); returns the target group's ARN."""
+        tg_arn = self.elbv2.create_target_group(
+            Name=f"{name}-tg", Protocol="HTTP", Port=port, VpcId=self.vpc, TargetType="ip",
+            HealthCheckProtocol="HTTP", HealthCheckPath="/health",
+            HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=5,
+            UnhealthyThresholdCount=2, HealthyThresholdCount=2,
+        )["TargetGroups"][0]["TargetGroupArn"]
+        lb_arn = self.elbv2.create_load_balancer(
+            Name=f"{name}-alb", Subnets=self.subnets, SecurityGroups=[self.sg],
+            Scheme="internet-facing", Type="application",
+        )["LoadBalancers"][0]["LoadBalancerArn"]
+        self.elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
+                                   DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+        return tg_arn
+
     # -- service seeding ---------------------------------------------------------
     def seed_service(self, events: list[tuple[datetime, str]], created_at: datetime,
                      grace_period: int | None = None) -> None:
@@ -689,18 +707,7 @@ def scenario_pull_denied(st: Stage) -> Staged:
 
 def scenario_health_check_loop(st: Stage) -> Staged:
     svc, port = "web", 8080
-    tg_arn = st.elbv2.create_target_group(
-        Name="web-tg", Protocol="HTTP", Port=port, VpcId=st.vpc, TargetType="ip",
-        HealthCheckProtocol="HTTP", HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=5,
-        UnhealthyThresholdCount=2, HealthyThresholdCount=2,
-    )["TargetGroups"][0]["TargetGroupArn"]
-    lb_arn = st.elbv2.create_load_balancer(
-        Name="web-alb", Subnets=st.subnets, SecurityGroups=[st.sg],
-        Scheme="internet-facing", Type="application",
-    )["LoadBalancers"][0]["LoadBalancerArn"]
-    st.elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
-                             DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+    tg_arn = st.load_balancer("web", port)
 
     web = container_def("web", f"{ECR}/web:5.0.2", svc, 1024,
                         portMappings=[{"containerPort": port, "protocol": "tcp"}])
@@ -828,18 +835,7 @@ def scenario_fleet(st: Stage, n_tasks: int = FLEET_TASKS) -> Staged:
     the last hour (ECS lists stopped tasks for about an hour): a crash-looping service as
     the live-collection benchmark sees it."""
     svc, port = "checkout", 8080
-    tg_arn = st.elbv2.create_target_group(
-        Name="checkout-tg", Protocol="HTTP", Port=port, VpcId=st.vpc, TargetType="ip",
-        HealthCheckProtocol="HTTP", HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=5,
-        UnhealthyThresholdCount=2, HealthyThresholdCount=2,
-    )["TargetGroups"][0]["TargetGroupArn"]
-    lb_arn = st.elbv2.create_load_balancer(
-        Name="checkout-alb", Subnets=st.subnets, SecurityGroups=[st.sg],
-        Scheme="internet-facing", Type="application",
-    )["LoadBalancers"][0]["LoadBalancerArn"]
-    st.elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
-                             DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+    tg_arn = st.load_balancer("checkout", port)
 
     image = f"{ECR}/checkout:2.3.0"
     env = [{"name": "DATABASE_URL", "value": "postgres://checkout@db.internal:5432/checkout"},
