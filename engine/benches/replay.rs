@@ -137,7 +137,9 @@ fn replay_vs_parse(c: &mut Criterion) {
         // `ECS_AUTOPSY_BENCH_PER_RULE` names (`1000`), as it adds a benchmark per rule.
         if std::env::var("ECS_AUTOPSY_BENCH_PER_RULE").is_ok_and(|wanted| wanted == label) {
             let mut group = c.benchmark_group(format!("tasks-{label}-rule"));
-            group.measurement_time(Duration::from_secs(1));
+            group
+                .sampling_mode(SamplingMode::Flat)
+                .measurement_time(Duration::from_secs(1));
             for rule in &rules.rules {
                 group.bench_function(&rule.meta.id, |b| {
                     b.iter(|| runtime::run_check(&rules.engine, rule, &evidence, &rules.limits));

@@ -64,7 +64,8 @@ pub fn build(evidence: &Evidence, record: &TaskRecord) -> Vec<Entry> {
 
     if let Some(service) = record.service {
         let needle = format!("(task {})", record.task_id);
-        let index = evidence.task_index(&record.task_id);
+        // The record's own index (two tasks of different clusters can share an id).
+        let index = evidence.tasks.iter().position(|r| std::ptr::eq(r, record));
         let mentioning = index.map_or(&[][..], |index| evidence.task_event_indexes(index));
         for &event in mentioning {
             let event = &evidence.services[service].value.events[event];

@@ -714,10 +714,48 @@ mod tests {
         Bundle::from_slice(MINIMAL.replace("CALLS", calls).as_bytes(), "test.json")
     }
 
+    /// Writes `calls` into a bundle file of its own and reads it as `replay` does.
+    fn load_for_diagnosis(calls: &str) -> (Result<Bundle, LoadError>, String) {
+        static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!("ecs-autopsy-bundle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!("{n}.json"));
+        std::fs::write(&path, MINIMAL.replace("CALLS", calls)).expect("write");
+        let loaded = Bundle::read_for_diagnosis(&path);
+        let _ = std::fs::remove_file(&path);
+        // Fails while another test still has a file there; the last one out removes it.
+        let _ = std::fs::remove_dir(&dir);
+        (loaded, path.display().to_string())
+    }
+
     #[track_caller]
     fn check_error(calls: &str, expect: &str) {
         let err = load(calls).expect_err("must not load");
         assert_eq!(err.to_string(), expect);
+        // Reading for diagnosis takes another path through the parser, with the same errors.
+        let (loaded, path) = load_for_diagnosis(calls);
+        let err = loaded.expect_err("must not load for diagnosis either");
+        assert_eq!(err.to_string().replace(&path, "test.json"), expect);
+    }
+
+    #[test]
+    fn reading_for_diagnosis_keeps_the_typed_views_only() {
+        let calls = r#"[{"service": "logs", "operation": "GetLogEvents", "request": {"logStreamName": "ecs/app/1"},
+            "response": {"events": [{"timestamp": 1700000000000, "message": "Listening on :8080"}]}},
+            {"service": "ecs", "operation": "DescribeTasks", "request": {}, "error": {"code": "AccessDeniedException", "message": "no"}},
+            {"service": "ecs", "operation": "SomethingNew", "request": {}, "response": {"x": 1}}]"#;
+        let full = load(calls).expect("loads");
+        let (typed, _) = load_for_diagnosis(calls);
+        let typed = typed.expect("loads for diagnosis");
+        assert_eq!(typed.calls.len(), full.calls.len());
+        for (typed, full) in typed.calls.iter().zip(&full.calls) {
+            assert!(typed.response.is_none());
+            assert_eq!(typed.error, full.error);
+            assert_eq!(typed.request, full.request);
+            assert_eq!(format!("{:?}", typed.parsed), format!("{:?}", full.parsed));
+        }
+        assert!(matches!(*typed.calls[0].parsed, Response::GetLogEvents(_)));
     }
 
     #[test]

@@ -737,6 +737,48 @@ mod tests {
         }
     }
 
+    #[test]
+    fn no_log_stream_is_asked_for_a_container_that_never_ran() {
+        use aws_sdk_ecs::types::{
+            Container, ContainerDefinition, LogConfiguration, LogDriver, Task, TaskDefinition,
+        };
+        let logging = LogConfiguration::builder()
+            .log_driver(LogDriver::Awslogs)
+            .options("awslogs-group", "/ecs/api")
+            .options("awslogs-stream-prefix", "ecs")
+            .build()
+            .expect("log configuration");
+        let definition = TaskDefinition::builder()
+            .task_definition_arn("arn:aws:ecs:us-east-1:123456789012:task-definition/api:1")
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("app")
+                    .log_configuration(logging.clone())
+                    .build(),
+            )
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("sidecar")
+                    .log_configuration(logging)
+                    .build(),
+            )
+            .build();
+        let task = |id: &str, app: Container| {
+            Task::builder()
+                .task_arn(format!("arn:aws:ecs:us-east-1:123456789012:task/prod/{id}"))
+                .task_definition_arn("arn:aws:ecs:us-east-1:123456789012:task-definition/api:1")
+                .containers(app)
+                .build()
+        };
+        // The image did not pull: no runtime id, no exit code.
+        let never_ran = task("aaa", Container::builder().name("app").build());
+        let ran = task("bbb", Container::builder().name("app").exit_code(1).build());
+        let streams = log_streams(&[&never_ran, &ran], &[definition]);
+        let names: Vec<&str> = streams.iter().map(|(_, stream)| stream.as_str()).collect();
+        // A container the task does not describe (the sidecar) is still asked for.
+        assert_eq!(names, ["ecs/app/bbb", "ecs/sidecar/aaa", "ecs/sidecar/bbb"]);
+    }
+
     #[tokio::test]
     async fn clients_refuse_writes_before_sending_anything() {
         let counting = Counting::default();
