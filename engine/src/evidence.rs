@@ -122,16 +122,14 @@ struct Index {
 
 impl Index {
     fn build(evidence: &Evidence) -> Index {
+        // In task order, so that a lookup by id or ARN gets the first task matching either, as
+        // a scan would.
         let mut tasks = HashMap::new();
         for (index, record) in evidence.tasks.iter().enumerate() {
             if let Some(arn) = &record.task.task_arn {
                 tasks.entry(arn.clone()).or_insert(index);
             }
-        }
-        // A lookup by id or ARN takes the first task matching either, as a scan would.
-        for (index, record) in evidence.tasks.iter().enumerate() {
-            let entry = tasks.entry(record.task_id.clone()).or_insert(index);
-            *entry = (*entry).min(index);
+            tasks.entry(record.task_id.clone()).or_insert(index);
         }
         let mut streams: HashMap<String, Vec<usize>> = HashMap::new();
         for (index, stream) in evidence.log_streams.iter().enumerate() {

@@ -234,7 +234,7 @@ impl Report {
 
         let mut tasks = Vec::new();
         let mut root_causes = BTreeMap::new();
-        for (_, record) in evidence.stopped_tasks() {
+        for (task_index, record) in evidence.stopped_tasks() {
             let task = &record.task;
             let arn = task.task_arn.clone().unwrap_or_default();
             let mine: Vec<&Finding> = findings
@@ -298,7 +298,7 @@ impl Report {
                     })
                     .collect(),
                 last_log_lines,
-                timeline: crate::timeline::build(evidence, record),
+                timeline: crate::timeline::build(evidence, task_index),
             });
         }
         link_symptoms(&mut findings, &tasks);

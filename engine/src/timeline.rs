@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use recorder::time::Timestamp;
 
-use crate::evidence::{Evidence, TaskRecord};
+use crate::evidence::Evidence;
 
 /// Log lines kept at the start and at the end of a task's window; the middle is elided.
 const FIRST_LOG_LINES: usize = 3;
@@ -35,8 +35,9 @@ pub struct Entry {
     pub text: String,
 }
 
-/// The timeline of one task.
-pub fn build(evidence: &Evidence, record: &TaskRecord) -> Vec<Entry> {
+/// The timeline of the task at `index` in `evidence.tasks`.
+pub fn build(evidence: &Evidence, index: usize) -> Vec<Entry> {
+    let record = &evidence.tasks[index];
     let task = &record.task;
     let mut entries: Vec<(Option<Timestamp>, Entry)> = Vec::new();
     let lifecycle = [
@@ -64,10 +65,7 @@ pub fn build(evidence: &Evidence, record: &TaskRecord) -> Vec<Entry> {
 
     if let Some(service) = record.service {
         let needle = format!("(task {})", record.task_id);
-        // The record's own index (two tasks of different clusters can share an id).
-        let index = evidence.tasks.iter().position(|r| std::ptr::eq(r, record));
-        let mentioning = index.map_or(&[][..], |index| evidence.task_event_indexes(index));
-        for &event in mentioning {
+        for &event in evidence.task_event_indexes(index) {
             let event = &evidence.services[service].value.events[event];
             let Some(message) = event.message.as_deref() else {
                 continue;

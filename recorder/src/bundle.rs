@@ -415,9 +415,7 @@ struct BorrowedCall<'a> {
 impl BorrowedBundle<'_> {
     /// The bundle with typed views only, or `None` when anything is wrong with it.
     fn into_typed(self) -> Option<Bundle> {
-        let supported = self.manifest.format == FORMAT_NAME
-            && SUPPORTED_VERSIONS.contains(&self.manifest.format_version);
-        if !supported {
+        if !self.manifest.is_supported() {
             return None;
         }
         let mut calls = Vec::with_capacity(self.calls.len());
@@ -444,6 +442,14 @@ impl BorrowedBundle<'_> {
             manifest: self.manifest,
             calls,
         })
+    }
+}
+
+impl Manifest {
+    /// Whether this is a bundle of a version this build reads: the fast loading paths take only
+    /// those, and leave every other case to the careful path and its errors.
+    fn is_supported(&self) -> bool {
+        self.format == FORMAT_NAME && SUPPORTED_VERSIONS.contains(&self.format_version)
     }
 }
 
@@ -499,12 +505,11 @@ impl Bundle {
     pub fn from_slice(bytes: &[u8], name: &str) -> Result<Bundle, LoadError> {
         // The fast path: parse the whole bundle in one go, then check its format and version.
         // Anything that fails goes the careful way below, which gives the same errors as ever.
-        if let Ok(mut bundle) = serde_json::from_slice::<Bundle>(bytes) {
-            let supported = bundle.manifest.format == FORMAT_NAME
-                && SUPPORTED_VERSIONS.contains(&bundle.manifest.format_version);
-            if supported && bundle.validate_calls(name).is_ok() {
-                return Ok(bundle);
-            }
+        if let Ok(mut bundle) = serde_json::from_slice::<Bundle>(bytes)
+            && bundle.manifest.is_supported()
+            && bundle.validate_calls(name).is_ok()
+        {
+            return Ok(bundle);
         }
         Bundle::from_slice_carefully(bytes, name)
     }

@@ -91,7 +91,15 @@ struct Tool<'a> {
 impl Tool<'_> {
     /// The binary with no configuration, no AWS profile and nothing but what the caller adds.
     fn command(&self) -> Command {
-        let mut command = Command::new(self.binary);
+        let mut command = self.isolated(self.binary);
+        command.arg("--no-config");
+        command
+    }
+
+    /// `program` with a home of its own: no AWS profile, credentials or instance metadata
+    /// but what the caller adds. ecs-autopsy and the AWS CLI are both run this way.
+    fn isolated(&self, program: &Path) -> Command {
+        let mut command = Command::new(program);
         command
             .env("HOME", self.home)
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
@@ -101,10 +109,22 @@ impl Tool<'_> {
                 self.home.join("aws-credentials"),
             )
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("NO_COLOR", "1")
-            .arg("--no-config");
+            .env("NO_COLOR", "1");
         command
     }
+}
+
+/// `outer` (a measuring wrapper) followed by `command`'s program and arguments, with
+/// `command`'s environment.
+fn wrapping(mut outer: Command, command: &Command) -> Command {
+    outer.arg(command.get_program()).args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => outer.env(key, value),
+            None => outer.env_remove(key),
+        };
+    }
+    outer
 }
 
 /// Median and range of repeated measurements.
@@ -167,15 +187,9 @@ fn peak_rss(python: &Path, command: &Command) -> anyhow::Result<u64> {
     const SCRIPT: &str = "import resource, subprocess, sys\n\
         subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
         print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)";
-    let mut wrapper = Command::new(python);
-    wrapper.arg("-c").arg(SCRIPT).arg(command.get_program());
-    wrapper.args(command.get_args());
-    for (key, value) in command.get_envs() {
-        match value {
-            Some(value) => wrapper.env(key, value),
-            None => wrapper.env_remove(key),
-        };
-    }
+    let mut python = Command::new(python);
+    python.arg("-c").arg(SCRIPT);
+    let mut wrapper = wrapping(python, command);
     let output = wrapper.output().with_context(|| format!("{wrapper:?}"))?;
     let text = String::from_utf8_lossy(&output.stdout);
     let kib: u64 = text
@@ -188,21 +202,17 @@ fn peak_rss(python: &Path, command: &Command) -> anyhow::Result<u64> {
 /// The peak heap of one run, from valgrind's massif, when valgrind is installed.
 fn peak_heap(command: &Command, work: &Path) -> Option<u64> {
     let out = work.join("massif.out");
-    let mut massif = Command::new("valgrind");
-    massif
+    let mut valgrind = Command::new("valgrind");
+    valgrind
         .arg("--tool=massif")
-        .arg(format!("--massif-out-file={}", out.display()))
-        .arg(command.get_program())
-        .args(command.get_args())
+        .arg(format!("--massif-out-file={}", out.display()));
+    let mut massif = wrapping(valgrind, command);
+    massif
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (key, value) in command.get_envs() {
-        if let Some(value) = value {
-            massif.env(key, value);
-        }
-    }
-    massif.status().ok()?;
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
     let text = std::fs::read_to_string(&out).ok()?;
     text.lines()
         .filter_map(|line| line.strip_prefix("mem_heap_B="))
@@ -329,15 +339,8 @@ fn startup(tool: &Tool<'_>, one_task: &Path) -> anyhow::Result<Startup> {
     let replay_stats = time_runs(&mut replay, 3, 30, &[0, 1])?;
     let baseline_rss = peak_rss(tool.python, &replay)?;
     let aws = tool.python.with_file_name("aws");
-    let mut skeleton = Command::new(&aws);
-    skeleton
-        .args(["ecs", "describe-tasks", "--generate-cli-skeleton"])
-        .env("HOME", tool.home)
-        .env("AWS_CONFIG_FILE", tool.home.join("aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            tool.home.join("aws-credentials"),
-        );
+    let mut skeleton = tool.isolated(&aws);
+    skeleton.args(["ecs", "describe-tasks", "--generate-cli-skeleton"]);
     let cli_skeleton = time_runs(&mut skeleton, 2, 10, &[0])?;
     Ok(Startup {
         replay: replay_stats,
@@ -436,19 +439,13 @@ fn live_collection(root: &Path, tool: &Tool<'_>, work: &Path) -> anyhow::Result<
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut paths = vec![venv_bin.to_path_buf()];
     paths.extend(std::env::split_paths(&path));
-    let mut checklist = with_credentials(Command::new("sh"));
+    let mut checklist = with_credentials(tool.isolated(Path::new("sh")));
     checklist
         .arg(root.join("bench/cli-checklist.sh"))
         .args([&cluster, &service])
         .env("PATH", std::env::join_paths(paths)?)
         .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_DEFAULT_REGION", &region)
-        .env("HOME", tool.home)
-        .env("AWS_CONFIG_FILE", tool.home.join("aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            tool.home.join("aws-credentials"),
-        );
+        .env("AWS_DEFAULT_REGION", &region);
     let output = checklist.output()?;
     anyhow::ensure!(
         output.status.success(),

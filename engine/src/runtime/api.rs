@@ -255,16 +255,7 @@ fn task_handles(ev: &Ev, indexes: impl Iterator<Item = usize>) -> Array {
 }
 
 fn log_lines(ev: &Ev, task_id: &str, container: Option<&str>) -> Array {
-    let mut lines: Vec<LogLineHandle> = Vec::new();
-    for (stream_index, stream) in ev.task_streams(task_id, container) {
-        lines.extend((0..stream.lines.len()).map(|index| LogLineHandle {
-            ev: Arc::clone(ev),
-            stream: stream_index,
-            index,
-        }));
-    }
-    lines.sort_by_key(|handle| handle.line().timestamp);
-    array(lines.into_iter())
+    array(lines_where(ev, task_id, container, |_| true).into_iter())
 }
 
 /// The log lines of one task (optionally one container) that match `pattern`, oldest first.
@@ -273,20 +264,22 @@ fn log_lines(ev: &Ev, task_id: &str, container: Option<&str>) -> Array {
 fn grep_logs(ev: &Ev, task_id: &str, container: Option<&str>, pattern: &str) -> RhaiResult<Array> {
     let regex = super::helpers::regex(pattern)?;
     Ok(array(
-        matching_lines(ev, task_id, container, &regex).into_iter(),
+        lines_where(ev, task_id, container, |line| regex.is_match(&line.message)).into_iter(),
     ))
 }
 
-fn matching_lines(
+/// Handles to the log lines of one task (optionally one container) that `keep` accepts, oldest
+/// first across its streams; lines without a timestamp keep their stream order, first.
+fn lines_where(
     ev: &Ev,
     task_id: &str,
     container: Option<&str>,
-    regex: &regex::Regex,
+    keep: impl Fn(&LogLine) -> bool,
 ) -> Vec<LogLineHandle> {
     let mut hits: Vec<LogLineHandle> = Vec::new();
     for (stream_index, stream) in ev.task_streams(task_id, container) {
         for (index, line) in stream.lines.iter().enumerate() {
-            if regex.is_match(&line.message) {
+            if keep(line) {
                 hits.push(LogLineHandle {
                     ev: Arc::clone(ev),
                     stream: stream_index,
@@ -482,9 +475,11 @@ pub(crate) static READY_LINE: std::sync::LazyLock<regex::Regex> = std::sync::Laz
 
 /// The first log line of a task saying the app is up and serving.
 fn ready_line(t: &TaskHandle) -> Option<LogLineHandle> {
-    matching_lines(&t.ev, &t.record().task_id, None, &READY_LINE)
-        .into_iter()
-        .next()
+    lines_where(&t.ev, &t.record().task_id, None, |line| {
+        READY_LINE.is_match(&line.message)
+    })
+    .into_iter()
+    .next()
 }
 
 /// The health-check budget of a task behind a load balancer: the service's grace period plus
