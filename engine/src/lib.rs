@@ -7,6 +7,8 @@ pub mod case;
 pub mod config;
 pub mod diff;
 pub mod evidence;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 pub mod inspect;
 pub mod report;

@@ -492,12 +492,17 @@ impl Bundle {
     pub fn read_for_diagnosis(path: &Path) -> Result<Bundle, LoadError> {
         let name = path.display().to_string();
         let bytes = read_file(path, &name, DEFAULT_MAX_BUNDLE_BYTES)?;
-        let typed = serde_json::from_slice::<BorrowedBundle<'_>>(&bytes)
+        Bundle::from_slice_for_diagnosis(&bytes, &name)
+    }
+
+    /// `read_for_diagnosis` on bytes already read (and decompressed).
+    pub fn from_slice_for_diagnosis(bytes: &[u8], name: &str) -> Result<Bundle, LoadError> {
+        let typed = serde_json::from_slice::<BorrowedBundle<'_>>(bytes)
             .ok()
             .and_then(BorrowedBundle::into_typed);
         match typed {
             Some(bundle) => Ok(bundle),
-            None => Bundle::from_slice(&bytes, &name),
+            None => Bundle::from_slice(bytes, name),
         }
     }
 

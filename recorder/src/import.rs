@@ -180,9 +180,13 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 fn import_file(path: &Path) -> Result<Call, String> {
     let file = std::fs::File::open(path).map_err(|err| format!("cannot read: {err}"))?;
-    let bytes =
-        crate::bundle::read_maybe_gzip(file, &path.display().to_string(), DEFAULT_MAX_BUNDLE_BYTES)
-            .map_err(|err| err.to_string())?;
+    import_reader(file, &path.display().to_string())
+}
+
+/// One AWS CLI output (plain or gzip) as a call, or why it is not one. `name` is used in errors.
+pub fn import_reader(reader: impl std::io::Read, name: &str) -> Result<Call, String> {
+    let bytes = crate::bundle::read_maybe_gzip(reader, name, DEFAULT_MAX_BUNDLE_BYTES)
+        .map_err(|err| err.to_string())?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
         format!(
             "not JSON (line {} column {}): {}",

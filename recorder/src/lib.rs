@@ -6,6 +6,7 @@
 
 pub mod bundle;
 pub mod import;
+#[cfg(feature = "live")]
 pub mod live;
 pub mod model;
 pub mod redact;

@@ -7,6 +7,7 @@
 
 mod bench;
 mod docs;
+mod fuzz;
 mod moto;
 mod tidy;
 
@@ -23,7 +24,9 @@ tasks:
   bless   re-run the fixture test accepting new snapshots (review the diff before committing)
   moto    install the pinned AWS emulator (moto) into target/moto-venv for the live tests
   bench   run the benchmarks and write bench/RESULTS.md (`--no-live` skips the emulator one);
-          needs a release build, about 15 minutes";
+          needs a release build, about 15 minutes
+  fuzz    run the fuzz targets with libFuzzer, 10 minutes each by default (`--time SECONDS`,
+          or name targets); needs the nightly toolchain, installs cargo-fuzz into target/tools";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Some("docs") => docs::write(&root()),
         Some("bless") => bless(),
         Some("bench") => bench::run(&root(), &args[1..]),
+        Some("fuzz") => fuzz::run(&root(), &args[1..]),
         Some("moto") => moto::install(&root()).map(|python| println!("moto: {}", python.display())),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
