@@ -95,7 +95,9 @@ impl Diagnosis {
     }
 
     fn replay(&self, path: &Path) -> String {
-        let bundle = engine::input::load(path).unwrap().bundle;
+        let bundle = engine::input::load(path, recorder::bundle::ReadLimits::default())
+            .unwrap()
+            .bundle;
         let evidence = Arc::new(Evidence::from_bundle(bundle));
         self.diagnose(&evidence).render_text(false)
     }
@@ -119,7 +121,10 @@ fn replay_vs_parse(c: &mut Criterion) {
             });
         });
         group.bench_function("load", |b| {
-            b.iter(|| recorder::Bundle::read_for_diagnosis(&path).unwrap());
+            b.iter(|| {
+                recorder::Bundle::read_for_diagnosis(&path, recorder::bundle::ReadLimits::default())
+                    .unwrap()
+            });
         });
         group.bench_function("evidence", |b| {
             b.iter_batched(

@@ -13,8 +13,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::evidence::EvidenceLimits;
 use crate::rule::Severity;
 use crate::runtime::Limits;
+use recorder::bundle::ReadLimits;
 
 /// The file name searched for.
 pub const FILE_NAME: &str = "ecs-autopsy.toml";
@@ -32,6 +34,10 @@ pub struct Config {
     pub severity: BTreeMap<String, Severity>,
     /// Sandbox limits; unset keys keep `Limits::standard()`.
     pub limits: Limits,
+    /// What reading a bundle may cost (`limits.max_bundle_bytes`, `limits.max_calls`).
+    pub bundle: ReadLimits,
+    /// What the rules are given (`limits.max_log_line_bytes`).
+    pub evidence: EvidenceLimits,
 }
 
 /// Where the configuration comes from.
@@ -81,6 +87,9 @@ struct RawLimits {
     max_map_size: Option<usize>,
     max_findings: Option<usize>,
     timeout: Option<String>,
+    max_bundle_bytes: Option<u64>,
+    max_calls: Option<usize>,
+    max_log_line_bytes: Option<usize>,
 }
 
 /// The deepest call nesting a configuration may allow: deeper recursion could exhaust the
@@ -171,12 +180,29 @@ impl Config {
                 })?;
         }
 
+        let mut bundle = ReadLimits::default();
+        if let Some(value) = raw_limits.max_bundle_bytes {
+            positive("max_bundle_bytes", value)?;
+            bundle.max_bytes = value;
+        }
+        if let Some(value) = raw_limits.max_calls {
+            positive("max_calls", value as u64)?;
+            bundle.max_calls = value;
+        }
+        let mut evidence = EvidenceLimits::default();
+        if let Some(value) = raw_limits.max_log_line_bytes {
+            positive("max_log_line_bytes", value as u64)?;
+            evidence.max_log_line_bytes = value;
+        }
+
         Ok(Config {
             path: Some(path.to_path_buf()),
             rule_dirs: raw.rules.dirs.iter().map(|dir| base.join(dir)).collect(),
             disable: raw.rules.disable,
             severity: raw.rules.severity,
             limits,
+            bundle,
+            evidence,
         })
     }
 
@@ -272,6 +298,9 @@ max_operations = 1000
 max_call_levels = 32
 timeout = "250ms"
 max_findings = 5
+max_bundle_bytes = 1000
+max_calls = 7
+max_log_line_bytes = 80
 "#,
         )
         .expect("valid");
@@ -291,6 +320,9 @@ max_findings = 5
         assert_eq!(config.limits.max_call_levels, 32);
         assert_eq!(config.limits.max_duration, Duration::from_millis(250));
         assert_eq!(config.limits.max_findings, 5);
+        assert_eq!(config.bundle.max_bytes, 1000);
+        assert_eq!(config.bundle.max_calls, 7);
+        assert_eq!(config.evidence.max_log_line_bytes, 80);
         assert_eq!(
             config.limits.max_string_size,
             Limits::standard().max_string_size
@@ -319,6 +351,14 @@ max_findings = 5
             (
                 "[limits]\nmax_operations = 0\n",
                 "limits.max_operations must be at least 1",
+            ),
+            (
+                "[limits]\nmax_calls = 0\n",
+                "limits.max_calls must be at least 1",
+            ),
+            (
+                "[limits]\nmax_bundle_bytes = -5\n",
+                "invalid value",
             ),
             (
                 "[limits]\nmax_call_levels = 100000\n",

@@ -5,6 +5,7 @@
 //! can cite the exact path in the bundle, e.g. `calls[2].response.tasks[0].stoppedReason`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use recorder::bundle::{Bundle, CallError, Manifest, Response};
@@ -74,6 +75,53 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// Per task, the events of its service whose message contains its task id, in event order.
+/// One pass over each service's events with all its tasks' ids at once (Aho-Corasick), not one
+/// pass per task: a bundle with many tasks and events stays linear.
+fn task_events(evidence: &Evidence) -> Vec<Vec<usize>> {
+    let mut events = vec![Vec::new(); evidence.tasks.len()];
+    for (service, located) in evidence.services.iter().enumerate() {
+        // Tasks of this service by id; several tasks may share an id.
+        let mut ids: Vec<&str> = Vec::new();
+        let mut tasks_of: Vec<Vec<usize>> = Vec::new();
+        let mut position: HashMap<&str, usize> = HashMap::new();
+        for (task, record) in evidence.tasks.iter().enumerate() {
+            if record.service != Some(service) || record.task_id.is_empty() {
+                continue;
+            }
+            let slot = *position.entry(&record.task_id).or_insert_with(|| {
+                ids.push(&record.task_id);
+                tasks_of.push(Vec::new());
+                ids.len() - 1
+            });
+            tasks_of[slot].push(task);
+        }
+        if ids.is_empty() {
+            continue;
+        }
+        let Ok(matcher) = aho_corasick::AhoCorasick::new(&ids) else {
+            continue;
+        };
+        let mut seen = vec![usize::MAX; ids.len()];
+        for (index, event) in located.value.events.iter().enumerate() {
+            let Some(message) = event.message.as_deref() else {
+                continue;
+            };
+            for found in matcher.find_overlapping_iter(message) {
+                let slot = found.pattern().as_usize();
+                if seen[slot] == index {
+                    continue;
+                }
+                seen[slot] = index;
+                for &task in &tasks_of[slot] {
+                    events[task].push(index);
+                }
+            }
+        }
+    }
+    events
+}
+
 /// A call that failed, so the evidence it would have given is missing.
 #[derive(Debug, Clone)]
 pub struct FailedCall {
@@ -90,6 +138,22 @@ pub struct TargetHealthSet {
 }
 
 /// Everything the rules may look at. Immutable once built.
+/// Limits on the evidence the rules see, so that a hostile bundle cannot blow up their work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvidenceLimits {
+    /// Longer log lines are cut to this many bytes, with a marker, so that one doctored line
+    /// cannot make every rule that scans logs scan megabytes.
+    pub max_log_line_bytes: usize,
+}
+
+impl Default for EvidenceLimits {
+    fn default() -> EvidenceLimits {
+        EvidenceLimits {
+            max_log_line_bytes: 1 << 20,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Evidence {
     pub manifest: Manifest,
@@ -105,6 +169,8 @@ pub struct Evidence {
     pub failed_calls: Vec<FailedCall>,
     /// `(service, operation)` of every call present in the bundle, failed or not.
     pub present_calls: Vec<(String, String)>,
+    /// Log lines longer than `EvidenceLimits::max_log_line_bytes`, cut to that length.
+    pub cut_lines: usize,
     /// Look-ups built once with the view, so that rules asking about one task do not scan all.
     index: Index,
 }
@@ -118,9 +184,51 @@ struct Index {
     streams: HashMap<String, Vec<usize>>,
     /// Per task: the events of its service whose message contains its task id, in event order.
     events: Vec<Vec<usize>>,
+    /// Task definition ARN → the first definition with it.
+    definition_arns: HashMap<String, usize>,
+    /// `family:revision` → the first definition with it.
+    definition_names: HashMap<String, usize>,
+    /// Service name and ARN → the first service with either.
+    services: HashMap<String, usize>,
+    /// Family → its definitions' `(revision, index)`, sorted.
+    families: HashMap<String, Vec<(i64, usize)>>,
 }
 
 impl Index {
+    /// The look-ups by definition and service, which linking tasks needs before the rest.
+    fn by_name(evidence: &Evidence) -> Index {
+        let mut index = Index::default();
+        for (i, record) in evidence.task_definitions.iter().enumerate() {
+            if let Some(arn) = &record.definition.task_definition_arn {
+                index.definition_arns.entry(arn.clone()).or_insert(i);
+            }
+            if let Some(name) = family_revision(&record.definition) {
+                index.definition_names.entry(name).or_insert(i);
+            }
+            if let (Some(family), Some(revision)) =
+                (&record.definition.family, record.definition.revision)
+            {
+                index
+                    .families
+                    .entry(family.clone())
+                    .or_default()
+                    .push((revision, i));
+            }
+        }
+        for revisions in index.families.values_mut() {
+            revisions.sort_unstable();
+        }
+        for (i, service) in evidence.services.iter().enumerate() {
+            for key in [&service.value.service_name, &service.value.service_arn]
+                .into_iter()
+                .flatten()
+            {
+                index.services.entry(key.clone()).or_insert(i);
+            }
+        }
+        index
+    }
+
     fn build(evidence: &Evidence) -> Index {
         // In task order, so that a lookup by id or ARN gets the first task matching either, as
         // a scan would.
@@ -137,35 +245,11 @@ impl Index {
                 streams.entry(task_id.clone()).or_default().push(index);
             }
         }
-        let events = evidence
-            .tasks
-            .iter()
-            .map(|record| {
-                let Some(service) = record.service else {
-                    return Vec::new();
-                };
-                if record.task_id.is_empty() {
-                    return Vec::new();
-                }
-                evidence.services[service]
-                    .value
-                    .events
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, event)| {
-                        event
-                            .message
-                            .as_deref()
-                            .is_some_and(|m| m.contains(&record.task_id))
-                    })
-                    .map(|(index, _)| index)
-                    .collect()
-            })
-            .collect();
         Index {
             tasks,
             streams,
-            events,
+            events: task_events(evidence),
+            ..Index::by_name(evidence)
         }
     }
 }
@@ -174,7 +258,15 @@ impl Evidence {
     /// Builds the view. Takes the bundle by value: typed responses move into the view
     /// instead of being copied.
     pub fn from_bundle(bundle: Bundle) -> Evidence {
-        let mut builder = Builder::default();
+        Evidence::from_bundle_with(bundle, EvidenceLimits::default())
+    }
+
+    /// `from_bundle`, with limits on what the rules are given.
+    pub fn from_bundle_with(bundle: Bundle, limits: EvidenceLimits) -> Evidence {
+        let mut builder = Builder {
+            limits,
+            ..Builder::default()
+        };
         let Bundle { manifest, calls } = bundle;
         for (index, call) in calls.into_iter().enumerate() {
             builder
@@ -221,13 +313,16 @@ impl Evidence {
     }
 
     pub fn task_definition_index(&self, arn: &str) -> Option<usize> {
-        // Match the full ARN, or `family:revision` as services and short references write it.
-        self.task_definitions.iter().position(|record| {
-            let definition = &record.definition;
-            definition.task_definition_arn.as_deref() == Some(arn)
-                || family_revision(definition)
-                    .is_some_and(|fr| arn.ends_with(&format!("/{fr}")) || arn == fr)
-        })
+        // The first definition whose full ARN is `arn`, or whose `family:revision` is `arn` or
+        // follows a `/` in it (as services and short references write it).
+        let by_name = std::iter::once(arn)
+            .chain(arn.match_indices('/').map(|(at, _)| &arn[at + 1..]))
+            .filter_map(|name| self.index.definition_names.get(name).copied())
+            .min();
+        match (self.index.definition_arns.get(arn).copied(), by_name) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The highest revision of the same family below this one, if the bundle holds it.
@@ -235,22 +330,15 @@ impl Evidence {
         let current = &self.task_definitions.get(definition_index)?.definition;
         let family = current.family.as_deref()?;
         let revision = current.revision?;
-        self.task_definitions
-            .iter()
-            .enumerate()
-            .filter(|(_, record)| {
-                record.definition.family.as_deref() == Some(family)
-                    && record.definition.revision.is_some_and(|r| r < revision)
-            })
-            .max_by_key(|(_, record)| record.definition.revision)
-            .map(|(index, _)| index)
+        // The highest lower revision; of several definitions with it, the last, as a scan
+        // keeping the maximum would give.
+        let revisions = self.index.families.get(family)?;
+        let below = revisions.partition_point(|&(r, _)| r < revision);
+        below.checked_sub(1).map(|at| revisions[at].1)
     }
 
     pub fn service_index(&self, name_or_arn: &str) -> Option<usize> {
-        self.services.iter().position(|service| {
-            service.value.service_name.as_deref() == Some(name_or_arn)
-                || service.value.service_arn.as_deref() == Some(name_or_arn)
-        })
+        self.index.services.get(name_or_arn).copied()
     }
 
     /// Log lines of one task, optionally of one container, in time order across its streams
@@ -343,6 +431,7 @@ struct Builder {
     task_by_arn: HashMap<String, usize>,
     services: Vec<Located<model::Service>>,
     task_definitions: Vec<TaskDefinitionRecord>,
+    definition_by_arn: HashMap<String, usize>,
     container_instances: Vec<Located<model::ContainerInstance>>,
     log_streams: Vec<LogStream>,
     stream_by_name: HashMap<(Option<String>, String), usize>,
@@ -350,9 +439,30 @@ struct Builder {
     target_health: Vec<TargetHealthSet>,
     failed: Vec<FailedCall>,
     present: Vec<(String, String)>,
+    limits: EvidenceLimits,
+    cut_lines: usize,
 }
 
 impl Builder {
+    fn log_line(&mut self, loc: Loc, event: model::LogEvent) -> LogLine {
+        let mut message = event.message.unwrap_or_default();
+        let max = self.limits.max_log_line_bytes;
+        if message.len() > max {
+            self.cut_lines += 1;
+            let total = message.len();
+            message.truncate(message.floor_char_boundary(max));
+            let _ = write!(
+                message,
+                " … [line cut: {total} bytes, limits.max_log_line_bytes is {max}]"
+            );
+        }
+        LogLine {
+            loc,
+            timestamp: event.timestamp.map(|t| t.0),
+            message,
+        }
+    }
+
     fn add(&mut self, call: usize, parsed: Response, request: Request) {
         let Request {
             log_group: request_group,
@@ -421,13 +531,16 @@ impl Builder {
                         definition,
                     };
                     let arn = record.definition.task_definition_arn.clone();
-                    let existing = self
-                        .task_definitions
-                        .iter()
-                        .position(|r| arn.is_some() && r.definition.task_definition_arn == arn);
-                    match existing {
-                        Some(existing) => self.task_definitions[existing] = record,
-                        None => self.task_definitions.push(record),
+                    if let Some(&existing) =
+                        arn.as_ref().and_then(|arn| self.definition_by_arn.get(arn))
+                    {
+                        self.task_definitions[existing] = record;
+                    } else {
+                        if let Some(arn) = arn {
+                            self.definition_by_arn
+                                .insert(arn, self.task_definitions.len());
+                        }
+                        self.task_definitions.push(record);
                     }
                 }
             }
@@ -446,9 +559,8 @@ impl Builder {
                     .unwrap_or_else(|| format!("calls[{call}]"));
                 let stream = self.stream(request_group, key_name, request_stream, source_file);
                 for (index, event) in response.events.into_iter().enumerate() {
-                    self.log_streams[stream]
-                        .lines
-                        .push(log_line(loc("events", index), event));
+                    let line = self.log_line(loc("events", index), event);
+                    self.log_streams[stream].lines.push(line);
                 }
             }
             Response::FilterLogEvents(response) => {
@@ -465,9 +577,8 @@ impl Builder {
                         stream_name,
                         source_file.clone(),
                     );
-                    self.log_streams[stream]
-                        .lines
-                        .push(log_line(loc("events", index), event));
+                    let line = self.log_line(loc("events", index), event);
+                    self.log_streams[stream].lines.push(line);
                 }
             }
             Response::DescribeTargetGroups(response) => {
@@ -545,8 +656,10 @@ impl Builder {
             target_health: self.target_health,
             failed_calls: self.failed,
             present_calls: self.present,
+            cut_lines: self.cut_lines,
             index: Index::default(),
         };
+        evidence.index = Index::by_name(&evidence);
         link_tasks(&mut evidence);
         attribute_logs(&mut evidence);
         for stream in &mut evidence.log_streams {
@@ -578,14 +691,6 @@ fn apply_selection_limits(tasks: &mut Vec<TaskRecord>, manifest: &Manifest) {
         .map(|arn| arn.map(str::to_owned))
         .collect();
     tasks.retain(|record| !is_stopped(&record.task) || keep.contains(&record.task.task_arn));
-}
-
-fn log_line(loc: Loc, event: model::LogEvent) -> LogLine {
-    LogLine {
-        loc,
-        timestamp: event.timestamp.map(|t| t.0),
-        message: event.message.unwrap_or_default(),
-    }
 }
 
 fn link_tasks(evidence: &mut Evidence) {

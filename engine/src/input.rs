@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use recorder::Bundle;
+use recorder::bundle::ReadLimits;
 use recorder::import::Skipped;
 
 /// A loaded input and the files an import could not use.
@@ -14,7 +15,7 @@ pub struct Input {
 
 /// Loads a bundle file (plain or gzip) for diagnosis (`Bundle::read_for_diagnosis`: typed views
 /// only), or imports a directory of AWS CLI outputs in memory.
-pub fn load(path: &Path) -> anyhow::Result<Input> {
+pub fn load(path: &Path, limits: ReadLimits) -> anyhow::Result<Input> {
     if path.is_dir() {
         let imported = recorder::import::import(&[path.to_path_buf()], recorded_at_now())?;
         if imported.bundle.calls.is_empty() {
@@ -29,7 +30,7 @@ pub fn load(path: &Path) -> anyhow::Result<Input> {
             skipped: imported.skipped,
         });
     }
-    let bundle = Bundle::read_for_diagnosis(path)?;
+    let bundle = Bundle::read_for_diagnosis(path, limits)?;
     Ok(Input {
         bundle,
         skipped: Vec::new(),

@@ -365,9 +365,10 @@ fn rule_dirs(global: &GlobalArgs, config: &Config) -> Vec<PathBuf> {
 }
 
 fn replay(global: &GlobalArgs, input: &std::path::Path) -> anyhow::Result<u8> {
-    let input = engine::input::load(input)?;
+    let setup = Setup::load(global, &[])?;
+    let input = engine::input::load(input, setup.config.bundle)?;
     warn_skipped(global, &input.skipped);
-    report_bundle(global, input.bundle)
+    report_bundle(global, &setup, input.bundle)
 }
 
 fn diagnose_live(
@@ -388,7 +389,7 @@ fn diagnose_live(
             eprintln!("ecs-autopsy: saved the bundle to {}", path.display());
         }
     }
-    report_bundle(global, bundle)
+    report_bundle(global, &Setup::load(global, &[])?, bundle)
 }
 
 fn record(
@@ -545,9 +546,18 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs(seconds))
 }
 
-fn report_bundle(global: &GlobalArgs, bundle: recorder::Bundle) -> anyhow::Result<u8> {
-    let setup = Setup::load(global, &[])?;
-    let evidence = Arc::new(Evidence::from_bundle(bundle));
+fn report_bundle(
+    global: &GlobalArgs,
+    setup: &Setup,
+    bundle: recorder::Bundle,
+) -> anyhow::Result<u8> {
+    let evidence = Arc::new(Evidence::from_bundle_with(bundle, setup.config.evidence));
+    if evidence.cut_lines > 0 && !global.quiet {
+        eprintln!(
+            "ecs-autopsy: warning: {} log line(s) longer than {} bytes were cut to that length (limits.max_log_line_bytes)",
+            evidence.cut_lines, setup.config.evidence.max_log_line_bytes
+        );
+    }
     let report = engine::diagnose(
         &setup.engine,
         &evidence,
@@ -614,7 +624,8 @@ fn import(
 }
 
 fn inspect(global: &GlobalArgs, input: &std::path::Path) -> anyhow::Result<u8> {
-    let input = engine::input::load(input)?;
+    let config = load_config(global)?;
+    let input = engine::input::load(input, config.bundle)?;
     warn_skipped(global, &input.skipped);
     let summary = engine::inspect::summarize(&input.bundle);
     let text = match global.format {

@@ -26,14 +26,88 @@ pub const SUPPORTED_VERSIONS: &[u32] = &[1];
 /// The version of the tool, written into every manifest.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The largest bundle, after decompression, that `Bundle::read` accepts by default.
-pub const DEFAULT_MAX_BUNDLE_BYTES: u64 = 2 << 30;
+/// The largest bundle, after decompression, that `Bundle::read` accepts by default: 256 MiB,
+/// about 17 times a 1,000-task bundle with 100 log lines a task.
+pub const DEFAULT_MAX_BUNDLE_BYTES: u64 = 256 << 20;
+/// The most calls a bundle may hold by default; `record` makes a few hundred.
+pub const DEFAULT_MAX_CALLS: usize = 100_000;
+/// How deeply a response the engine does not read may nest. AWS responses nest about ten deep;
+/// the limit keeps every stored response within what serde_json reads back and writes out.
+pub const MAX_RESPONSE_DEPTH: usize = 100;
+
+/// Limits on what reading a bundle may cost, so that a hostile file cannot exhaust memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Size after decompression, in bytes.
+    pub max_bytes: u64,
+    /// Entries in `calls`.
+    pub max_calls: usize,
+}
+
+impl Default for ReadLimits {
+    fn default() -> ReadLimits {
+        ReadLimits {
+            max_bytes: DEFAULT_MAX_BUNDLE_BYTES,
+            max_calls: DEFAULT_MAX_CALLS,
+        }
+    }
+}
+
+thread_local! {
+    /// `ReadLimits::max_calls` of the parse running on this thread (serde has no other way in).
+    static MAX_CALLS: std::cell::Cell<usize> = const { std::cell::Cell::new(DEFAULT_MAX_CALLS) };
+}
+
+/// Sets this thread's call limit for one parse, and puts the old one back when dropped.
+struct CallLimit(usize);
+
+impl CallLimit {
+    fn set(max_calls: usize) -> CallLimit {
+        CallLimit(MAX_CALLS.replace(max_calls))
+    }
+}
+
+impl Drop for CallLimit {
+    fn drop(&mut self) {
+        MAX_CALLS.set(self.0);
+    }
+}
+
+/// Deserializes `calls`, failing as soon as there are more than this thread's limit.
+fn bounded_calls<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Bounded<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Bounded<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a sequence")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let max = MAX_CALLS.get();
+            let mut calls = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(call) = seq.next_element()? {
+                if calls.len() == max {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "more than {max} calls (the limit is `limits.max_calls`)"
+                    )));
+                }
+                calls.push(call);
+            }
+            Ok(calls)
+        }
+    }
+    deserializer.deserialize_seq(Bounded(std::marker::PhantomData))
+}
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Bundle {
     pub manifest: Manifest,
+    #[serde(deserialize_with = "bounded_calls")]
     pub calls: Vec<Call>,
 }
 
@@ -177,7 +251,9 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: bundle is larger than {limit} bytes after decompression")]
+    #[error(
+        "{path}: bundle is larger than {limit} bytes after decompression (the limit is `limits.max_bundle_bytes`)"
+    )]
     TooLarge { path: String, limit: u64 },
     #[error("{path}: invalid JSON at line {line} column {column}: {message}")]
     Json {
@@ -385,8 +461,38 @@ fn validate_call(
     }
     match (Operation::lookup(service, operation), response) {
         (Some(op), Some(raw)) => op.parse(raw).map(Some),
+        (None, Some(raw)) if depth(raw.get()) > MAX_RESPONSE_DEPTH => Err(format!(
+            "response is nested more than {MAX_RESPONSE_DEPTH} levels deep"
+        )),
         _ => Ok(None),
     }
+}
+
+/// How deeply arrays and objects nest in a JSON text (valid JSON: brackets in strings skipped).
+fn depth(json: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for byte in json.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// A bundle whose responses are borrowed from the file's bytes (see `Bundle::read_for_diagnosis`).
@@ -394,7 +500,7 @@ fn validate_call(
 #[derive(Deserialize)]
 struct BorrowedBundle<'a> {
     manifest: Manifest,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "bounded_calls")]
     calls: Vec<BorrowedCall<'a>>,
 }
 
@@ -473,14 +579,15 @@ impl Bundle {
         }
     }
 
-    /// Reads a bundle file, plain or gzip-compressed.
+    /// Reads a bundle file, plain or gzip-compressed, within the default `ReadLimits`.
     pub fn read(path: &Path) -> Result<Bundle, LoadError> {
-        Bundle::read_with_limit(path, DEFAULT_MAX_BUNDLE_BYTES)
+        Bundle::read_with(path, ReadLimits::default())
     }
 
-    pub fn read_with_limit(path: &Path, max_bytes: u64) -> Result<Bundle, LoadError> {
+    pub fn read_with(path: &Path, limits: ReadLimits) -> Result<Bundle, LoadError> {
         let name = path.display().to_string();
-        let bytes = read_file(path, &name, max_bytes)?;
+        let bytes = read_file(path, &name, limits.max_bytes)?;
+        let _limit = CallLimit::set(limits.max_calls);
         Bundle::from_slice(&bytes, &name)
     }
 
@@ -489,9 +596,10 @@ impl Bundle {
     /// memory peaks near the file's size plus the typed views rather than twice the file.
     /// Such a bundle cannot be written back. A bundle that fails to load gives exactly the
     /// error `Bundle::read` gives.
-    pub fn read_for_diagnosis(path: &Path) -> Result<Bundle, LoadError> {
+    pub fn read_for_diagnosis(path: &Path, limits: ReadLimits) -> Result<Bundle, LoadError> {
         let name = path.display().to_string();
-        let bytes = read_file(path, &name, DEFAULT_MAX_BUNDLE_BYTES)?;
+        let bytes = read_file(path, &name, limits.max_bytes)?;
+        let _limit = CallLimit::set(limits.max_calls);
         Bundle::from_slice_for_diagnosis(&bytes, &name)
     }
 
@@ -732,7 +840,7 @@ mod tests {
         let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = dir.join(format!("{n}.json"));
         std::fs::write(&path, MINIMAL.replace("CALLS", calls)).expect("write");
-        let loaded = Bundle::read_for_diagnosis(&path);
+        let loaded = Bundle::read_for_diagnosis(&path, ReadLimits::default());
         let _ = std::fs::remove_file(&path);
         // Fails while another test still has a file there; the last one out removes it.
         let _ = std::fs::remove_dir(&dir);
@@ -830,7 +938,7 @@ mod tests {
         let err = read_maybe_gzip(gz.as_slice(), "bomb.json.gz", 1000).expect_err("too large");
         assert_eq!(
             err.to_string(),
-            "bomb.json.gz: bundle is larger than 1000 bytes after decompression"
+            "bomb.json.gz: bundle is larger than 1000 bytes after decompression (the limit is `limits.max_bundle_bytes`)"
         );
     }
 }
