@@ -356,10 +356,7 @@ max_log_line_bytes = 80
                 "[limits]\nmax_calls = 0\n",
                 "limits.max_calls must be at least 1",
             ),
-            (
-                "[limits]\nmax_bundle_bytes = -5\n",
-                "invalid value",
-            ),
+            ("[limits]\nmax_bundle_bytes = -5\n", "invalid value"),
             (
                 "[limits]\nmax_call_levels = 100000\n",
                 "limits.max_call_levels must be between 1 and 256",

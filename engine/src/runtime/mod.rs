@@ -9,6 +9,7 @@ mod helpers;
 mod reference;
 
 use std::cell::Cell;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -98,6 +99,17 @@ pub fn new_engine(limits: &Limits) -> Engine {
         .set_strict_variables(true)
         .set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
     engine.disable_symbol("eval");
+    // The core package has `sleep`, which blocks the thread where no budget can stop it.
+    // These take its place (the engine's own functions come before any package's).
+    engine.register_fn(
+        "sleep",
+        |_: rhai::FLOAT| -> Result<(), Box<EvalAltResult>> {
+            Err("sleep() is not available to rules".into())
+        },
+    );
+    engine.register_fn("sleep", |_: rhai::INT| -> Result<(), Box<EvalAltResult>> {
+        Err("sleep() is not available to rules".into())
+    });
     engine.on_print(|text| tracing::debug!(target: "rule", "{text}"));
     engine.on_debug(|text, _, pos| tracing::debug!(target: "rule", "{pos:?}: {text}"));
     engine.on_progress(|operations| {
@@ -167,8 +179,15 @@ pub fn run_check(
     );
     DEADLINE.with(|deadline| deadline.set(None));
     let value = result.map_err(|err| {
-        let position = position_of(&err);
-        error(describe_eval_error(&err), position)
+        let (innermost, function) = innermost(&err);
+        let mut message = describe_eval_error(innermost);
+        if let Some(function) = function {
+            let _ = write!(message, " (in fn {function})");
+        }
+        error(
+            message,
+            position_of(innermost).or_else(|| position_of(&err)),
+        )
     })?;
 
     let Some(items) = value.clone().try_cast::<rhai::Array>() else {
@@ -194,7 +213,12 @@ pub fn run_check(
     for (index, item) in items.into_iter().enumerate() {
         let type_name = item.type_name();
         match item.try_cast::<ScriptFinding>() {
-            Some(finding) => findings.push(finding),
+            Some(finding) => {
+                if let Some(problem) = malformed(&finding) {
+                    return Err(error(format!("finding {index}: {problem}"), None));
+                }
+                findings.push(finding);
+            }
             None => {
                 return Err(error(
                     format!(
@@ -206,6 +230,66 @@ pub fn run_check(
         }
     }
     Ok(findings)
+}
+
+/// The longest message or hint a finding may have: a report line, not a log dump.
+pub const MAX_FINDING_TEXT: usize = 4096;
+/// The most facts one finding may cite.
+pub const MAX_FINDING_FACTS: usize = 200;
+
+/// Why a finding cannot go into a report, if it cannot.
+fn malformed(finding: &ScriptFinding) -> Option<String> {
+    if finding.message.trim().is_empty() {
+        return Some("the message is empty".to_owned());
+    }
+    if finding.evidence.len() > MAX_FINDING_FACTS {
+        return Some(format!(
+            "it cites {} facts, more than {MAX_FINDING_FACTS}",
+            finding.evidence.len()
+        ));
+    }
+    for (what, text) in [
+        ("message", Some(&finding.message)),
+        ("hint", finding.hint.as_ref()),
+        ("doc link", finding.doc_url.as_ref()),
+    ] {
+        if let Some(text) = text
+            && text.len() > MAX_FINDING_TEXT
+        {
+            return Some(format!(
+                "the {what} is {} bytes, more than {MAX_FINDING_TEXT}; quote evidence with .evidence() instead",
+                text.len()
+            ));
+        }
+    }
+    None
+}
+
+/// The error under the chain of "in call to function" wrappers Rhai puts around an error
+/// raised inside functions (one per call level: a runaway recursion has hundreds), and the
+/// innermost script function it was raised in.
+fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Option<&str>) {
+    let mut current = err;
+    let mut function = None;
+    loop {
+        match current {
+            EvalAltResult::ErrorInFunctionCall(name, _, inner, _) => {
+                function = Some(name.as_str());
+                current = inner;
+            }
+            EvalAltResult::ErrorInModule(_, inner, _) => current = inner,
+            _ => return (current, function),
+        }
+    }
+}
+
+/// `text` on one line, and at most 500 characters: a rule error is a line of the report.
+fn one_line(text: &str) -> String {
+    let mut line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > 500 {
+        line = line.chars().take(500).collect::<String>() + "…";
+    }
+    line
 }
 
 fn position_of(err: &EvalAltResult) -> Option<String> {
@@ -231,13 +315,20 @@ fn describe_eval_error(err: &EvalAltResult) -> String {
         EvalAltResult::ErrorStackOverflow(_) => {
             "exceeded the call depth limit (runaway recursion)".to_owned()
         }
+        EvalAltResult::ErrorDataTooLarge(what, _) => {
+            format!(
+                "exceeded the size limit: {what} too large (limits.max_string_size, max_array_size, max_map_size)"
+            )
+        }
         // Rhai appends the position to its messages; the rule error carries it separately.
+        // A message is one line whatever a script throws.
         other => {
             let text = other.to_string();
-            match text.rfind(" (line ") {
-                Some(cut) if text.ends_with(')') => text[..cut].to_owned(),
-                _ => text,
-            }
+            let text = match text.rfind(" (line ") {
+                Some(cut) if text.ends_with(')') => &text[..cut],
+                _ => &text,
+            };
+            one_line(text)
         }
     }
 }
