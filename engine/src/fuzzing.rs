@@ -176,6 +176,23 @@ pub fn report(data: &[u8]) -> bool {
     true
 }
 
+/// Whether a file under `fixtures/` is a bundle the fuzzers start from: a case's
+/// `bundle.json`, or a golden bundle (`fixtures/golden/*/NAME.json[.gz]`, not its reports).
+pub fn is_seed_bundle(path: &std::path::Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".gz").unwrap_or(name);
+    let is_json = std::path::Path::new(stem)
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+    let golden = path.components().any(|c| c.as_os_str() == "golden")
+        && is_json
+        && !name.contains(".report.");
+    name == "bundle.json" || golden
+}
+
 fn load(data: &[u8], name: &str) -> Result<Bundle, recorder::LoadError> {
     read_maybe_gzip(data, name, MAX_BYTES).and_then(|bytes| Bundle::from_slice(&bytes, name))
 }

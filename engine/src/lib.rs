@@ -15,6 +15,7 @@ pub mod report;
 pub mod rule;
 pub mod runtime;
 pub mod scaffold;
+pub mod scan;
 pub mod taxonomy;
 pub mod timeline;
 

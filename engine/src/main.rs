@@ -176,6 +176,30 @@ enum BundleCommand {
         /// A bundle file or a directory of AWS CLI outputs
         input: PathBuf,
     },
+    /// Check a bundle for credential-shaped values before you share it
+    ///
+    /// Lists every value redaction would replace: AWS keys, tokens, private keys, passwords in
+    /// URLs and settings, environment values and secret log-driver options, each with where it
+    /// is and its first characters only. Exit 0 when clean, 1 when something was found.
+    Scan {
+        /// The bundle file (plain or gzip)
+        input: PathBuf,
+    },
+    /// Rewrite a bundle of any older format version in the current one
+    ///
+    /// The content is kept; only what the format changed is converted, so the upgraded bundle
+    /// diagnoses exactly as the original. A bundle already in the current version is written
+    /// out unchanged in content (canonical JSON).
+    Upgrade {
+        /// The bundle to read (plain or gzip)
+        input: PathBuf,
+        /// Where to write the upgraded bundle; gzip-compressed when the name ends in .gz
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Overwrite the output file if it exists
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -282,6 +306,12 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
             force,
         }) => import(global, inputs, output, *force),
         Command::Bundle(BundleCommand::Inspect { input }) => inspect(global, input),
+        Command::Bundle(BundleCommand::Scan { input }) => scan(global, input),
+        Command::Bundle(BundleCommand::Upgrade {
+            input,
+            output,
+            force,
+        }) => upgrade(global, input, output, *force),
         Command::Rules(RulesCommand::List) => list_rules(global),
         Command::Rules(RulesCommand::New { id, dir }) => new_rule(global, id, dir.as_deref()),
         Command::Rules(RulesCommand::Test { dirs, update }) => test_rules(global, dirs, *update),
@@ -633,6 +663,50 @@ fn inspect(global: &GlobalArgs, input: &std::path::Path) -> anyhow::Result<u8> {
         Format::Text | Format::Markdown => summary.render_text(),
     };
     print_stdout(&text)?;
+    Ok(0)
+}
+
+fn scan(global: &GlobalArgs, input: &std::path::Path) -> anyhow::Result<u8> {
+    let config = load_config(global)?;
+    let bundle = recorder::Bundle::read_with(input, config.bundle)?;
+    let report = engine::scan::ScanReport::new(&input.display().to_string(), &bundle);
+    let text = match global.format {
+        Format::Json => report.render_json(),
+        Format::Text | Format::Markdown => report.render_text(),
+    };
+    print_stdout(&text)?;
+    Ok(u8::from(!report.clean))
+}
+
+fn upgrade(
+    global: &GlobalArgs,
+    input: &std::path::Path,
+    output: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<u8> {
+    refuse_to_clobber(output, force)?;
+    let config = load_config(global)?;
+    let bundle = recorder::Bundle::read_with(input, config.bundle)?;
+    let from = bundle.manifest.format_version;
+    let bundle = recorder::bundle::upgrade(bundle);
+    bundle
+        .write(output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    if !global.quiet {
+        let what = if from == bundle.manifest.format_version {
+            format!("already format version {from}; written unchanged")
+        } else {
+            format!(
+                "upgraded from format version {from} to {}",
+                bundle.manifest.format_version
+            )
+        };
+        eprintln!(
+            "ecs-autopsy: {}: {what}, to {}",
+            input.display(),
+            output.display()
+        );
+    }
     Ok(0)
 }
 

@@ -491,3 +491,64 @@ fn missing_region_or_credentials_is_one_clear_line() {
         &["nothing to diagnose: pass --service NAME or --task ARN"],
     );
 }
+
+#[test]
+fn bundle_scan_lists_what_to_remove_and_exits_1() {
+    let dir = temp_dir("scan");
+    // An imported bundle is not redacted: its environment values and a key in a log line show.
+    let mut bundle: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fixture("app-missing-config/dropped-env-var/bundle.json")).expect("read"),
+    )
+    .expect("JSON");
+    let calls = bundle["calls"].as_array_mut().expect("calls");
+    let logs = calls
+        .iter_mut()
+        .find(|c| c["operation"] == "GetLogEvents")
+        .expect("logs");
+    logs["response"]["events"][0]["message"] =
+        serde_json::json!("using key AKIAIOSFODNN7EXAMPLE from the environment");
+    bundle["manifest"]["redaction"]["enabled"] = serde_json::json!(false);
+    let leaky = dir.join("leaky.json");
+    write(&leaky, &serde_json::to_vec(&bundle).expect("JSON"));
+
+    let output = run(&["bundle", "scan", path_str(&leaky)]);
+    let stdout = check(
+        &output,
+        1,
+        &[
+            "value(s) that may be credentials; remove them before sharing the bundle (it was written without redaction",
+            "aws-access-key",
+            ".response.events[0].message  AKIA… (20 chars)",
+            "env-value",
+        ],
+        &[],
+    );
+    assert!(!stdout.contains("IOSFODNN7EXAMPLE"), "{stdout}");
+
+    let json = run(&["--format", "json", "bundle", "scan", path_str(&leaky)]);
+    assert_eq!(json.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(report["schema"], 1);
+    assert_eq!(report["clean"], false);
+    assert_eq!(report["redacted"], false);
+    assert!(
+        report["exposures"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|x| x["kind"] == "aws-access-key"))
+    );
+
+    // After redaction (what `record` does) it is clean: exit 0.
+    let golden = root().join("fixtures/golden/v1/recorded-health-check-loop.json.gz");
+    check(
+        &run(&["bundle", "scan", path_str(&golden)]),
+        0,
+        &["no credentials or secret settings found in 11 call(s)"],
+        &[],
+    );
+    // A file that is not a bundle: exit 2, one line naming it.
+    let broken = dir.join("broken.json");
+    write(&broken, b"{\"manifest\": ");
+    let output = run(&["bundle", "scan", path_str(&broken)]);
+    check(&output, 2, &[], &["broken.json: invalid JSON"]);
+    assert_eq!(text(&output.stderr).lines().count(), 1);
+}

@@ -18,13 +18,13 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Every fixture bundle, sorted, as the fuzzer's seed corpus is.
+/// Every fixture bundle and golden bundle, sorted, as the fuzzer's seed corpus is.
 fn bundle_seeds() -> Vec<Vec<u8>> {
     let mut files = Vec::new();
     for dir in ["fixtures", "examples/team-rules/fixtures"] {
         walk(&root().join(dir), &mut files);
     }
-    files.retain(|p| p.file_name().is_some_and(|n| n == "bundle.json"));
+    files.retain(|p| fuzzing::is_seed_bundle(p));
     files.sort();
     files
         .iter()

@@ -266,6 +266,22 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         .as_bytes(),
     );
     check(&replay(&dir, &file, None), 0, &[], &[]);
+    let upgraded = dir.join("ninety-upgraded.json");
+    let output = isolated_binary(&dir)
+        .args(["--no-config", "bundle", "upgrade"])
+        .arg(&file)
+        .arg("-o")
+        .arg(&upgraded)
+        .output()
+        .expect("runs");
+    check(&output, 0, &[], &[]);
+    let kept: Value =
+        serde_json::from_slice(&std::fs::read(&upgraded).expect("written")).expect("JSON");
+    assert_eq!(
+        kept["calls"][0]["response"].to_string(),
+        deep(90),
+        "the response is written back whole"
+    );
 }
 
 #[test]

@@ -153,6 +153,13 @@ fn check_incident(scenario: &str, root_cause: &str, text_has: &[&str]) -> String
         "record: {}",
         text(&recorded.stderr)
     );
+    let scanned = run(&["bundle", "scan", bundle.to_str().expect("utf-8")], &[]);
+    assert_eq!(
+        scanned.status.code(),
+        Some(0),
+        "a recorded bundle scans clean: {}",
+        text(&scanned.stdout)
+    );
 
     let mut text_report = String::new();
     for format in ["text", "json", "markdown"] {
@@ -357,6 +364,22 @@ fn no_secret_reaches_a_bundle_or_a_report() {
         let out = run(&record, &[]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         let bytes = std::fs::read(&path).expect("bundle written");
+        // The audit before sharing: clean when redacted; without redaction it lists at least
+        // as many values as were staged, and shows none of them.
+        let scanned = run(&["bundle", "scan", path.to_str().expect("utf-8")], &[]);
+        let report = text(&scanned.stdout);
+        if redact {
+            assert_eq!(scanned.status.code(), Some(0), "{report}");
+        } else {
+            assert_eq!(scanned.status.code(), Some(1), "{report}");
+            assert!(
+                report.lines().count() > emulator.staged.secrets.len(),
+                "{report}"
+            );
+            for secret in &emulator.staged.secrets {
+                assert!(!report.contains(secret.as_str()), "{report}");
+            }
+        }
         if redact {
             outputs.push((format!("bundle {name}"), bytes));
         } else {

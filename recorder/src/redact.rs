@@ -63,6 +63,17 @@ static SPAN_PATTERNS: LazyLock<Vec<SpanPattern>> = LazyLock::new(|| {
             1,
         ),
         pattern(
+            "github-token",
+            r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b",
+            0,
+        ),
+        pattern("slack-token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", 0),
+        pattern(
+            "api-key",
+            r"\b(?:sk|rk)_live_[A-Za-z0-9]{16,}|\bAIza[A-Za-z0-9_-]{35}\b|\bglpat-[A-Za-z0-9_-]{20,}",
+            0,
+        ),
+        pattern(
             "url-password",
             r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:([^@\s/]+)@",
             1,
@@ -114,9 +125,87 @@ pub fn redact(bundle: &mut Bundle) {
 }
 
 /// The redaction of one bundle: its account pseudonyms and what it has replaced so far.
+/// In scan mode (`scan`) it replaces nothing and lists what it would have replaced instead.
 pub struct Redactor {
     accounts: Vec<(String, String)>,
     pub counts: BTreeMap<&'static str, u64>,
+    /// `Some` in scan mode: every credential-shaped value found, with where it is.
+    exposures: Option<Vec<Exposure>>,
+}
+
+/// A credential-shaped value left in a bundle, as `bundle scan` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Exposure {
+    /// Where in the bundle: `calls[3].response.tasks[0].overrides…`.
+    pub path: String,
+    /// The kind of credential, as in `manifest.redaction.counts`.
+    pub kind: &'static str,
+    /// Enough to recognise it, never the value: the first characters and the length.
+    pub preview: String,
+}
+
+/// A location in the bundle, rendered only when something is found there.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root(&'a str),
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root(name) => f.write_str(name),
+            Path::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Path::Index(parent, index) => write!(f, "{parent}[{index}]"),
+        }
+    }
+}
+
+/// Lists the credential-shaped values in a bundle: everything redaction would replace, except
+/// that account ids are not credentials. A bundle `record` wrote (redaction on) lists none.
+pub fn scan(bundle: &Bundle) -> Vec<Exposure> {
+    let mut scanner = Redactor {
+        accounts: Vec::new(),
+        counts: BTreeMap::new(),
+        exposures: Some(Vec::new()),
+    };
+    let manifest = serde_json::to_value(&bundle.manifest).unwrap_or(Value::Null);
+    scanner.value_at(&mut manifest.clone(), Path::Root("manifest"));
+    for (index, call) in bundle.calls.iter().enumerate() {
+        let name = format!("calls[{index}]");
+        let at = Path::Root(&name);
+        scanner.value_at(&mut call.request.clone(), Path::Key(&at, "request"));
+        if let Some(error) = &call.error {
+            scanner.text_at(
+                &error.message,
+                Path::Key(&Path::Key(&at, "error"), "message"),
+            );
+        }
+        if let Some(raw) = &call.response {
+            match serde_json::from_str::<Value>(raw.get()) {
+                Ok(mut value) => scanner.value_at(&mut value, Path::Key(&at, "response")),
+                // Deeper than serde_json reads: scan it as text rather than not at all.
+                Err(_) => {
+                    scanner.text_at(raw.get(), Path::Key(&at, "response"));
+                }
+            }
+        }
+    }
+    scanner.exposures.unwrap_or_default()
+}
+
+/// How a found secret is shown: its length, and for the kinds that start with a fixed marker
+/// (`AKIA`, `eyJ`, `ghp_`, `-----BEGIN`) the first four characters, which are that marker and
+/// nothing of the secret. The path says where it is.
+fn preview(secret: &str, show_prefix: bool) -> String {
+    let length = secret.chars().count();
+    if show_prefix {
+        let shown: String = secret.chars().take(4).collect();
+        format!("{shown}… ({length} chars)")
+    } else {
+        format!("({length} chars)")
+    }
 }
 
 impl Redactor {
@@ -148,11 +237,32 @@ impl Redactor {
         Redactor {
             accounts,
             counts: BTreeMap::new(),
+            exposures: None,
         }
     }
 
     /// Redacts credential spans and pseudonymises account ids in free text.
     pub fn text(&mut self, text: &str) -> String {
+        self.text_at(text, Path::Root("text"))
+    }
+
+    fn text_at(&mut self, text: &str, path: Path<'_>) -> String {
+        if let Some(exposures) = &mut self.exposures {
+            for pattern in SPAN_PATTERNS.iter() {
+                for captures in pattern.regex.captures_iter(text) {
+                    if let Some(span) = captures.get(pattern.group)
+                        && span.as_str() != REDACTED
+                    {
+                        exposures.push(Exposure {
+                            path: path.to_string(),
+                            kind: pattern.kind,
+                            preview: preview(span.as_str(), pattern.group == 0),
+                        });
+                    }
+                }
+            }
+            return text.to_owned();
+        }
         let mut out = text.to_owned();
         for pattern in SPAN_PATTERNS.iter() {
             if !pattern.regex.is_match(&out) {
@@ -162,8 +272,15 @@ impl Redactor {
             out = pattern
                 .regex
                 .replace_all(&out, |captures: &regex::Captures<'_>| {
-                    replaced += 1;
                     let whole = captures.get(0).map_or("", |m| m.as_str());
+                    // Already redacted (`password=<redacted>`): left as it is, not counted again.
+                    if captures
+                        .get(pattern.group)
+                        .is_some_and(|m| m.as_str() == REDACTED)
+                    {
+                        return whole.to_owned();
+                    }
+                    replaced += 1;
                     match captures.get(pattern.group) {
                         Some(span) if pattern.group > 0 => {
                             let start = span.start() - captures.get(0).map_or(0, |m| m.start());
@@ -189,41 +306,51 @@ impl Redactor {
 
     /// Redacts a JSON value: structure first, then every string.
     pub fn value(&mut self, value: &mut Value) {
+        self.value_at(value, Path::Root("value"));
+    }
+
+    fn value_at(&mut self, value: &mut Value, path: Path<'_>) {
         match value {
-            Value::String(text) => *text = self.text(text),
-            Value::Array(items) => items.iter_mut().for_each(|item| self.value(item)),
+            Value::String(text) => *text = self.text_at(text, path),
+            Value::Array(items) => {
+                for (index, item) in items.iter_mut().enumerate() {
+                    self.value_at(item, Path::Index(&path, index));
+                }
+            }
             Value::Object(map) => {
                 for (key, child) in map.iter_mut() {
+                    let at = Path::Key(&path, key);
                     match key.as_str() {
-                        "environment" => self.name_value_list(child, "env-value"),
+                        "environment" => self.name_value_list(child, "env-value", at),
                         "proxyConfiguration" => {
                             if let Some(properties) = child.get_mut("properties") {
-                                self.name_value_list(properties, "proxy-setting");
+                                let at = Path::Key(&at, "properties");
+                                self.name_value_list(properties, "proxy-setting", at);
                             }
                         }
                         "repositoryCredentials" => {
                             if let Some(parameter) = child.get_mut("credentialsParameter") {
-                                *parameter = Value::String(format!(
-                                    "{REDACTED} (secret {})",
-                                    secret_name(parameter.as_str().unwrap_or_default())
-                                ));
-                                *self.counts.entry("repository-credentials").or_insert(0) += 1;
+                                let name = secret_name(parameter.as_str().unwrap_or_default());
+                                let redacted = format!("{REDACTED} (secret {name})");
+                                let at = Path::Key(&at, "credentialsParameter");
+                                self.replace(parameter, redacted, "repository-credentials", at);
                             }
                         }
                         "logConfiguration" => {
                             if let Some(Value::Object(options)) = child.get_mut("options") {
+                                let at = Path::Key(&at, "options");
                                 for (name, option) in options.iter_mut() {
                                     if SECRET_OPTION.is_match(name) && !name.starts_with("awslogs-")
                                     {
-                                        *option = Value::String(REDACTED.to_owned());
-                                        *self.counts.entry("log-option").or_insert(0) += 1;
+                                        let at = Path::Key(&at, name);
+                                        self.replace(option, REDACTED.to_owned(), "log-option", at);
                                     }
                                 }
                             }
                         }
                         _ => {}
                     }
-                    self.value(child);
+                    self.value_at(child, at);
                 }
             }
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
@@ -231,16 +358,36 @@ impl Redactor {
     }
 
     /// `[{"name": …, "value": …}]`: replaces each value, keeps each name.
-    fn name_value_list(&mut self, list: &mut Value, kind: &'static str) {
+    fn name_value_list(&mut self, list: &mut Value, kind: &'static str, path: Path<'_>) {
         let Value::Array(items) = list else { return };
-        for item in items {
-            if let Some(value) = item.get_mut("value")
-                && value.as_str().is_some_and(|v| v != REDACTED)
-            {
-                *value = Value::String(REDACTED.to_owned());
-                *self.counts.entry(kind).or_insert(0) += 1;
+        for (index, item) in items.iter_mut().enumerate() {
+            if let Some(value) = item.get_mut("value") {
+                let at = Path::Index(&path, index);
+                self.replace(value, REDACTED.to_owned(), kind, Path::Key(&at, "value"));
             }
         }
+    }
+
+    /// Replaces a string that is a secret by its position (an environment value, a log-driver
+    /// token), or in scan mode lists it. Strings already redacted are left alone; in scan mode
+    /// so are empty ones, which hold nothing.
+    fn replace(&mut self, value: &mut Value, with: String, kind: &'static str, path: Path<'_>) {
+        let Some(text) = value.as_str() else { return };
+        if text == REDACTED || text.starts_with(&format!("{REDACTED} ")) {
+            return;
+        }
+        if let Some(exposures) = &mut self.exposures {
+            if !text.is_empty() {
+                exposures.push(Exposure {
+                    path: path.to_string(),
+                    kind,
+                    preview: preview(text, false),
+                });
+            }
+            return;
+        }
+        *value = Value::String(with);
+        *self.counts.entry(kind).or_insert(0) += 1;
     }
 
     fn call(&mut self, mut call: Call) -> Call {
@@ -248,22 +395,25 @@ impl Redactor {
         if let Some(error) = &mut call.error {
             error.message = self.text(&error.message);
         }
-        if let Some(raw) = call.response.take() {
-            let mut value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-            self.value(&mut value);
-            let redacted = serde_json::value::to_raw_value(&value).unwrap_or(raw);
-            match call.known_operation() {
-                // The typed view is rebuilt from the redacted text; it has the same shape.
-                Some(operation) => match Call::new(operation, call.request.clone(), redacted) {
-                    Ok(mut rebuilt) => {
-                        rebuilt.source_file = call.source_file.take();
-                        return rebuilt;
-                    }
-                    Err(_) => return call,
-                },
-                None => call.response = Some(redacted),
+        let Some(raw) = call.response.take() else {
+            return call;
+        };
+        // A loaded bundle's responses are all within serde_json's nesting limit; should one not
+        // be, it is kept as it is rather than lost (and `bundle scan` still reads it as text).
+        let Ok(mut value) = serde_json::from_str::<Value>(raw.get()) else {
+            call.response = Some(raw);
+            return call;
+        };
+        self.value(&mut value);
+        let redacted = serde_json::value::to_raw_value(&value).unwrap_or(raw);
+        if let Some(operation) = call.known_operation() {
+            // The typed view is rebuilt from the redacted text; it has the same shape.
+            if let Ok(mut rebuilt) = Call::new(operation, call.request.clone(), redacted.clone()) {
+                rebuilt.source_file = call.source_file.take();
+                return rebuilt;
             }
         }
+        call.response = Some(redacted);
         call
     }
 }
@@ -288,6 +438,7 @@ mod tests {
         let mut redactor = Redactor {
             accounts: vec![("123456789012".to_owned(), "000000000001".to_owned())],
             counts: BTreeMap::new(),
+            exposures: None,
         };
         assert_eq!(redactor.text(input), expect);
     }
@@ -342,6 +493,7 @@ mod tests {
         let mut redactor = Redactor {
             accounts: Vec::new(),
             counts: BTreeMap::new(),
+            exposures: None,
         };
         let mut value = serde_json::json!({"containerDefinitions": [{
             "name": "api",
@@ -372,5 +524,140 @@ mod tests {
             "https://splunk"
         );
         assert_eq!(redactor.counts.get("env-value"), Some(&2));
+    }
+
+    /// A bundle with one secret of every kind redaction knows, in every place one can hide.
+    fn leaky_bundle() -> Bundle {
+        let definition = serde_json::json!({"taskDefinition": {
+        "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/api:3",
+        "containerDefinitions": [{
+            "name": "api",
+            "environment": [{"name": "DATABASE_URL", "value": "postgres://db"}, {"name": "EMPTY", "value": ""}],
+            "repositoryCredentials": {"credentialsParameter": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hub-AbCdEf"},
+            "logConfiguration": {"logDriver": "splunk", "options": {"splunk-token": "abc123", "splunk-url": "https://splunk"}},
+            "proxyConfiguration": {"properties": [{"name": "IgnoredUID", "value": "1337"}]},
+        }]}});
+        let lines = [
+            "key AKIAIOSFODNN7EXAMPLE and aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "Authorization: Bearer 9f8e7d6c5b4a39281706",
+            "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            "postgres://billing:S3cr3t!pw@db.internal:5432/billing",
+            "login password=hunter22 ok",
+            "-----BEGIN RSA PRIVATE KEY-----MIIEow-----END RSA PRIVATE KEY-----",
+            "gh token ghp_abcdefghijklmnopqrstuvwxyz0123456789AB",
+            "slack xoxb-123456789012-abcdefghijkl",
+            "stripe sk_live_abcdefghijklmnop1234",
+        ];
+        let events: Vec<Value> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| serde_json::json!({"timestamp": 1_700_000_000_000_i64 + i64::try_from(i).unwrap_or(0), "message": line}))
+            .collect();
+        let mut bundle = Bundle::new(crate::Source::Imported, "2026-01-01T00:00:00Z".to_owned());
+        let raw = |value: Value| serde_json::value::to_raw_value(&value).expect("JSON");
+        bundle.calls.push(
+            Call::new(
+                crate::Operation::DescribeTaskDefinition,
+                serde_json::json!({}),
+                raw(definition),
+            )
+            .expect("fits"),
+        );
+        bundle.calls.push(
+            Call::new(
+                crate::Operation::GetLogEvents,
+                serde_json::json!({"logStreamName": "ecs/api/1"}),
+                raw(serde_json::json!({"events": events})),
+            )
+            .expect("fits"),
+        );
+        bundle.calls.push(Call::failed(
+            crate::Operation::DescribeTasks,
+            serde_json::json!({"note": "password=swordfish1"}),
+            crate::CallError {
+                code: "X".to_owned(),
+                message: "denied for AKIAIOSFODNN7EXAMPLE".to_owned(),
+            },
+        ));
+        bundle
+    }
+
+    #[test]
+    fn scan_lists_every_secret_and_shows_none() {
+        let bundle = leaky_bundle();
+        let found = scan(&bundle);
+        let kinds: std::collections::BTreeSet<&str> = found.iter().map(|e| e.kind).collect();
+        let expected = [
+            "api-key",
+            "aws-access-key",
+            "aws-secret-key",
+            "bearer-token",
+            "env-value",
+            "github-token",
+            "jwt",
+            "log-option",
+            "password",
+            "private-key",
+            "proxy-setting",
+            "repository-credentials",
+            "slack-token",
+            "url-password",
+        ];
+        assert_eq!(kinds, expected.into_iter().collect(), "{found:#?}");
+        // Where: the exact place, in the bundle's own terms.
+        assert!(found.iter().any(|e| e.path
+            == "calls[0].response.taskDefinition.containerDefinitions[0].environment[0].value"));
+        assert!(
+            found
+                .iter()
+                .any(|e| e.path == "calls[2].error.message" && e.kind == "aws-access-key")
+        );
+        assert!(
+            found
+                .iter()
+                .any(|e| e.path == "calls[2].request.note" && e.kind == "password")
+        );
+        // An empty value holds nothing.
+        assert!(
+            !found
+                .iter()
+                .any(|e| e.path.ends_with("environment[1].value")),
+            "{found:#?}"
+        );
+        // No secret is shown, only markers and lengths.
+        let shown = format!("{found:?}");
+        for secret in [
+            "postgres://db",
+            "abc123",
+            "hunter22",
+            "S3cr3t!pw",
+            "IOSFODNN7",
+            "wJalrXUt",
+            "9f8e7d",
+            "swordfish",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+
+    #[test]
+    fn a_redacted_bundle_scans_clean_and_redaction_is_idempotent() {
+        let mut bundle = leaky_bundle();
+        redact(&mut bundle);
+        assert_eq!(scan(&bundle), Vec::new());
+        let calls = |bundle: &Bundle| {
+            let value = serde_json::to_value(&bundle.calls).expect("JSON");
+            serde_json::to_string_pretty(&value).expect("JSON")
+        };
+        let once = calls(&bundle);
+        let counts = bundle.manifest.redaction.counts.clone();
+        redact(&mut bundle);
+        assert_eq!(calls(&bundle), once, "redacting twice changes nothing more");
+        // Pseudonymised accounts are counted again (they look like accounts); nothing else is.
+        let mut again = bundle.manifest.redaction.counts.clone();
+        again.remove("account-id");
+        let mut first = counts;
+        first.remove("account-id");
+        assert_eq!(again, first);
     }
 }
