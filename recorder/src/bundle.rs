@@ -682,9 +682,9 @@ impl Bundle {
             call.validate().map_err(|message| LoadError::Call {
                 path: name.to_owned(),
                 index,
-                service: call.service.clone(),
-                operation: call.operation.clone(),
-                message,
+                service: one_line(&call.service),
+                operation: one_line(&call.operation),
+                message: one_line(&message),
             })?;
         }
         Ok(())
@@ -813,10 +813,27 @@ fn read_maybe_gzip_sized(
 /// serde_json's message without the " at line L column C" it appends.
 fn without_position(err: &serde_json::Error) -> String {
     let text = err.to_string();
-    match text.rfind(" at line ") {
-        Some(cut) => text[..cut].to_owned(),
-        None => text,
+    one_line(match text.rfind(" at line ") {
+        Some(cut) => &text[..cut],
+        None => &text,
+    })
+}
+
+/// `text` with control characters escaped (`\n`, `\u{1b}`), so that a message quoting a key or
+/// value from a hostile file is still one line, and cannot move the terminal's cursor.
+pub fn one_line(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
     }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn json_error(name: &str, err: &serde_json::Error) -> LoadError {
@@ -940,6 +957,20 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("}\n"));
+    }
+
+    #[test]
+    fn errors_quoting_the_file_stay_on_one_line() {
+        check_error(
+            r#"[{"service": "ecs\n", "operation": "DescribeTasks", "request": {}}]"#,
+            "test.json: calls[0] (ecs\\n DescribeTasks): has neither `response` nor `error`",
+        );
+        let text = MINIMAL
+            .replace("\"imported\"", "\"imp\\norted\"")
+            .replace("CALLS", "[]");
+        let err = Bundle::from_slice(text.as_bytes(), "test.json").expect_err("bad source");
+        assert!(!err.to_string().contains('\n'), "{err}");
+        assert!(err.to_string().contains("imp\\norted"), "{err}");
     }
 
     #[test]

@@ -183,8 +183,13 @@ fn import_file(path: &Path) -> Result<Call, String> {
     import_reader(file, &path.display().to_string())
 }
 
-/// One AWS CLI output (plain or gzip) as a call, or why it is not one. `name` is used in errors.
+/// One AWS CLI output (plain or gzip) as a call, or why it is not one, on one line. `name` is
+/// used in errors.
 pub fn import_reader(reader: impl std::io::Read, name: &str) -> Result<Call, String> {
+    read_call(reader, name).map_err(|reason| crate::bundle::one_line(&reason))
+}
+
+fn read_call(reader: impl std::io::Read, name: &str) -> Result<Call, String> {
     let bytes = crate::bundle::read_maybe_gzip(reader, name, DEFAULT_MAX_BUNDLE_BYTES)
         .map_err(|err| err.to_string())?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
