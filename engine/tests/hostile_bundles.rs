@@ -419,3 +419,53 @@ fn many_tasks_definitions_and_events_are_diagnosed() {
         report["rule_errors"]
     );
 }
+
+#[test]
+fn control_characters_never_reach_the_terminal() {
+    // Escape sequences (clear screen, set the clipboard) and a newline that would start a fake
+    // report line, in a stop reason and a log line.
+    let dir = TempDir::new("hostile", "escapes");
+    let mut bundle = fixture();
+    let evil =
+        "evil \u{1b}]52;c;ZWNobyBoaQ==\u{7} \u{1b}[2J\n  root cause  fake-rule  nothing to see\r";
+    for call in bundle["calls"].as_array_mut().expect("calls") {
+        if call["operation"] == "GetLogEvents" {
+            let events = call["response"]["events"].as_array_mut().expect("events");
+            let last = events.len() - 1;
+            events[last]["message"] = json!(evil);
+        }
+        if call["operation"] == "DescribeTasks" {
+            call["response"]["tasks"][0]["stoppedReason"] = json!(evil);
+        }
+    }
+    let file = write(
+        &dir,
+        "escapes.json",
+        &serde_json::to_vec(&bundle).expect("JSON"),
+    );
+    for format in ["text", "markdown"] {
+        let mut command = isolated_binary(&dir);
+        command
+            .args(["--no-config", "--format", format, "replay"])
+            .arg(&file);
+        let output = command.output().expect("runs");
+        let stdout = check(&output, 1, &["\\u{1b}]52;c;"], &[]);
+        assert!(!stdout.contains('\u{1b}'), "{format}: {stdout:?}");
+        assert!(!stdout.contains('\r'), "{format}");
+        assert!(!stdout.contains('\u{7}'), "{format}");
+        assert!(
+            !stdout
+                .lines()
+                .any(|l| l.starts_with("  root cause  fake-rule")),
+            "{format}: a bundle must not be able to add report lines:\n{stdout}"
+        );
+    }
+    // The JSON report keeps the text exactly; JSON escapes it.
+    let mut command = isolated_binary(&dir);
+    command
+        .args(["--no-config", "--format", "json", "replay"])
+        .arg(&file);
+    let report: Value =
+        serde_json::from_slice(&command.output().expect("runs").stdout).expect("JSON");
+    assert_eq!(report["tasks"][0]["stopped_reason"], json!(evil));
+}
