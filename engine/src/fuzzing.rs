@@ -176,6 +176,37 @@ pub fn report(data: &[u8]) -> bool {
     true
 }
 
+/// The seed inputs under the workspace `root`, sorted: bundles (`is_seed_bundle`) from
+/// `fixtures/` and `examples/team-rules/fixtures/`, and the committed AWS CLI outputs (files
+/// in an `aws-cli/` folder). Both the long runs and the suite's smoke run start from these.
+pub fn seed_files(root: &std::path::Path) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for dir in ["fixtures", "examples/team-rules/fixtures"] {
+        walk(&root.join(dir), &mut files);
+    }
+    files.sort();
+    let cli = files
+        .iter()
+        .filter(|p| p.components().any(|c| c.as_os_str() == "aws-cli"))
+        .cloned()
+        .collect();
+    files.retain(|p| is_seed_bundle(p));
+    (files, cli)
+}
+
 /// Whether a file under `fixtures/` is a bundle the fuzzers start from: a case's
 /// `bundle.json`, or a golden bundle (`fixtures/golden/*/NAME.json[.gz]`, not its reports).
 pub fn is_seed_bundle(path: &std::path::Path) -> bool {

@@ -20,30 +20,16 @@ fn root() -> PathBuf {
 
 /// Every fixture bundle and golden bundle, sorted, as the fuzzer's seed corpus is.
 fn bundle_seeds() -> Vec<Vec<u8>> {
-    let mut files = Vec::new();
-    for dir in ["fixtures", "examples/team-rules/fixtures"] {
-        walk(&root().join(dir), &mut files);
-    }
-    files.retain(|p| fuzzing::is_seed_bundle(p));
-    files.sort();
-    files
-        .iter()
-        .map(|p| std::fs::read(p).expect("read seed"))
-        .collect()
+    read_all(&fuzzing::seed_files(&root()).0)
 }
 
 /// AWS CLI outputs: the committed ones and every response in the fixture bundles.
 fn cli_seeds() -> Vec<Vec<u8>> {
-    let mut files = Vec::new();
-    walk(&root().join("fixtures"), &mut files);
-    files.retain(|p| p.components().any(|c| c.as_os_str() == "aws-cli"));
-    files.sort();
-    let mut seeds: Vec<Vec<u8>> = files
-        .iter()
-        .map(|p| std::fs::read(p).expect("read seed"))
-        .collect();
+    let mut seeds = read_all(&fuzzing::seed_files(&root()).1);
     for bundle in bundle_seeds().iter().step_by(7) {
-        let value: Value = serde_json::from_slice(bundle).expect("fixture is JSON");
+        let Ok(value) = serde_json::from_slice::<Value>(bundle) else {
+            continue; // a gzip golden
+        };
         for call in value["calls"].as_array().into_iter().flatten() {
             if let Some(response) = call.get("response") {
                 seeds.push(serde_json::to_vec(response).expect("JSON"));
@@ -53,26 +39,18 @@ fn cli_seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            walk(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
+fn read_all(files: &[PathBuf]) -> Vec<Vec<u8>> {
+    files
+        .iter()
+        .map(|p| std::fs::read(p).expect("read seed"))
+        .collect()
 }
 
 fn regressions(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut files = Vec::new();
-    walk(
-        &root().join("engine/fuzz/regressions").join(target),
-        &mut files,
-    );
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(root().join("engine/fuzz/regressions").join(target))
+            .map(|entries| entries.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
     files.sort();
     files
         .into_iter()

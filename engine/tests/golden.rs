@@ -62,6 +62,16 @@ fn without_version(report: &str) -> String {
         )
 }
 
+fn upgrade(home: &Path, from: &Path, to: &Path) -> Output {
+    isolated_binary(home)
+        .args(["--no-config", "bundle", "upgrade"])
+        .arg(from)
+        .arg("-o")
+        .arg(to)
+        .output()
+        .expect("runs")
+}
+
 fn name_of(path: &Path) -> String {
     path.file_name()
         .and_then(|n| n.to_str())
@@ -143,13 +153,7 @@ fn upgrading_a_golden_keeps_its_diagnosis() {
     let home = TempDir::new("golden", "upgrade");
     for golden in goldens("v1") {
         let upgraded = home.join(&format!("upgraded-{}", name_of(&golden)));
-        let output = isolated_binary(&home)
-            .args(["--no-config", "bundle", "upgrade"])
-            .arg(&golden)
-            .arg("-o")
-            .arg(&upgraded)
-            .output()
-            .expect("runs");
+        let output = upgrade(&home, &golden, &upgraded);
         assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
         assert!(
             text(&output.stderr).contains("already format version 1; written unchanged"),
@@ -169,26 +173,14 @@ fn upgrading_a_golden_keeps_its_diagnosis() {
         }
         // Upgrading is idempotent, byte for byte.
         let again = home.join(&format!("again-{}", name_of(&golden)));
-        let output = isolated_binary(&home)
-            .args(["--no-config", "bundle", "upgrade"])
-            .arg(&upgraded)
-            .arg("-o")
-            .arg(&again)
-            .output()
-            .expect("runs");
+        let output = upgrade(&home, &upgraded, &again);
         assert_eq!(output.status.code(), Some(0));
         assert_eq!(
             std::fs::read(&upgraded).expect("upgraded"),
             std::fs::read(&again).expect("again")
         );
         // It refuses to overwrite, as every command that writes does.
-        let refused = isolated_binary(&home)
-            .args(["--no-config", "bundle", "upgrade"])
-            .arg(&golden)
-            .arg("-o")
-            .arg(&upgraded)
-            .output()
-            .expect("runs");
+        let refused = upgrade(&home, &golden, &upgraded);
         assert_eq!(refused.status.code(), Some(2));
     }
 }

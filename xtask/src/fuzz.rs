@@ -220,22 +220,13 @@ fn write_seeds(root: &Path, dir: &Path) -> anyhow::Result<()> {
         }
         std::fs::create_dir_all(d)?;
     }
-    let mut files = Vec::new();
-    for sub in ["fixtures", "examples/team-rules/fixtures"] {
-        walk(&root.join(sub), &mut files);
+    let (bundles, cli) = engine::fuzzing::seed_files(root);
+    for (i, path) in cli.iter().enumerate() {
+        std::fs::copy(path, cli_dir.join(format!("cli-{i}.json")))?;
     }
-    files.sort();
     let mut responses = 0;
-    for (i, path) in files.iter().enumerate() {
+    for (i, path) in bundles.iter().enumerate() {
         let bytes = std::fs::read(path)?;
-        let is_bundle = engine::fuzzing::is_seed_bundle(path);
-        let is_cli = path.components().any(|c| c.as_os_str() == "aws-cli");
-        if is_cli {
-            std::fs::write(cli_dir.join(format!("cli-{i}.json")), &bytes)?;
-        }
-        if !is_bundle {
-            continue;
-        }
         std::fs::write(bundles_dir.join(format!("bundle-{i}.json")), &bytes)?;
         if i % 10 == 0 {
             let mut encoder =
@@ -260,18 +251,4 @@ fn write_seeds(root: &Path, dir: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            walk(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
 }
