@@ -180,7 +180,8 @@ enum BundleCommand {
     ///
     /// Lists every value redaction would replace: AWS keys, tokens, private keys, passwords in
     /// URLs and settings, environment values and secret log-driver options, each with where it
-    /// is and its first characters only. Exit 0 when clean, 1 when something was found.
+    /// is, its kind and its length, never the value. Exit 0 when clean, 1 when something was
+    /// found, 2 when the file cannot be read.
     Scan {
         /// The bundle file (plain or gzip)
         input: PathBuf,
