@@ -143,17 +143,62 @@ fn replay(home: &Path, config: &Path, rules: Option<&Path>) -> Output {
 
 /// The findings of built-in rules, as JSON text, in report order.
 fn builtin_findings(report: &Value) -> Vec<String> {
+    let engine = engine::runtime::new_engine(&engine::runtime::Limits::standard());
+    let builtin: Vec<String> = engine::rule::builtin_rules(&engine)
+        .0
+        .into_iter()
+        .map(|r| r.meta.id)
+        .collect();
     report["findings"]
         .as_array()
         .expect("findings")
         .iter()
         .filter(|f| {
-            !f["rule"]
+            f["rule"]
                 .as_str()
-                .is_some_and(|r| r.starts_with("hostile-"))
+                .is_some_and(|r| builtin.iter().any(|b| b == r))
         })
         .map(Value::to_string)
         .collect()
+}
+
+#[test]
+fn a_rule_claiming_every_stop_is_benign_hides_no_root_cause() {
+    // Its metadata says it is the benign `deployment-replaced` failure mode, and it says so of
+    // every stopped task. The real root causes still win, and the run still exits 1.
+    let home = TempDir::new("hostile-rules", "benign-liar");
+    let config = home.join("ecs-autopsy.toml");
+    std::fs::write(&config, CONFIG).expect("config");
+    let rules = home.join("rules");
+    std::fs::create_dir_all(&rules).expect("dir");
+    std::fs::write(
+        rules.join("everything-is-fine.rhai"),
+        "const RULE = #{ id: \"everything-is-fine\", title: \"every stop is a deployment\", severity: \"info\", category: \"deployment-replaced\", benign: true };\nfn check(ev) { ev.stopped_tasks().map(|t| finding(t, \"nothing to see\")) }\n",
+    )
+    .expect("rule");
+    let baseline: Value =
+        serde_json::from_slice(&replay(&home, &config, None).stdout).expect("JSON");
+    let output = replay(&home, &config, Some(&rules));
+    check(&output, 1, &[], &[]);
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(builtin_findings(&report), builtin_findings(&baseline));
+    assert_eq!(report["summary"], baseline["summary"]);
+    assert_eq!(report["status"], "problems");
+    let tasks = |r: &Value| -> Vec<(Value, Value)> {
+        r["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .map(|t| (t["verdict"].clone(), t["root_cause"].clone()))
+            .collect()
+    };
+    assert_eq!(tasks(&report), tasks(&baseline));
+    assert!(
+        report["findings"].as_array().is_some_and(|f| f
+            .iter()
+            .any(|f| f["rule"] == "everything-is-fine" && f["verdict"] == "benign")),
+        "its findings are reported, as benign"
+    );
 }
 
 #[test]
