@@ -817,8 +817,8 @@ impl Report {
     fn render_markdown_escaped(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "## ecs-autopsy report\n");
-        let _ = writeln!(out, "{}\n", header(self));
-        let _ = writeln!(out, "**{}**\n", summary_line(self));
+        let _ = writeln!(out, "{}\n", md_text(&header(self)));
+        let _ = writeln!(out, "**{}**\n", md_text(&summary_line(self)));
         if !self.summary.services.is_empty() {
             let mut head = "| service | stopped |".to_owned();
             let mut rule = "|---|---|".to_owned();
@@ -841,9 +841,9 @@ impl Report {
             if repeat.is_some_and(|r| r.task_ids[0] != task.task_id) {
                 continue;
             }
-            let _ = writeln!(out, "### Task `{}`\n", task.task_id);
+            let _ = writeln!(out, "### Task `{}`\n", md_cell(&task.task_id));
             if let Some(repeat) = repeat {
-                let _ = writeln!(out, "**Repeated:** {}\n", md_cell(&repeat.describe()));
+                let _ = writeln!(out, "**Repeated:** {}\n", md_text(&repeat.describe()));
             }
             let _ = writeln!(out, "| field | value |\n|---|---|");
             let row = |out: &mut String, key: &str, value: Option<&String>| {
@@ -870,8 +870,8 @@ impl Report {
                     out,
                     "| container `{}` | {}{} |",
                     md_cell(&container.name),
-                    md_cell(&exit),
-                    md_cell(&reason)
+                    md_text(&exit),
+                    md_text(&reason)
                 );
             }
             out.push('\n');
@@ -883,11 +883,12 @@ impl Report {
             if task.verdict == TaskVerdict::Undiagnosed {
                 let _ = writeln!(out, "**Undiagnosed:** no rule explains this stop.\n");
                 if !task.last_log_lines.is_empty() {
-                    let _ = writeln!(out, "Last log lines:\n\n```text");
+                    let fence = md_fence(task.last_log_lines.iter().map(String::as_str));
+                    let _ = writeln!(out, "Last log lines:\n\n{fence}text");
                     for line in &task.last_log_lines {
                         let _ = writeln!(out, "{line}");
                     }
-                    let _ = writeln!(out, "```\n");
+                    let _ = writeln!(out, "{fence}\n");
                 }
             }
             for finding in mine {
@@ -899,10 +900,11 @@ impl Report {
             let _ = writeln!(
                 out,
                 "### Task definition `{}` (changed since `{}`)\n",
-                revision.task_definition, revision.previous
+                md_cell(&revision.task_definition),
+                md_cell(&revision.previous)
             );
             for change in &revision.changes {
-                let _ = writeln!(out, "- {}", md_cell(&change.describe()));
+                let _ = writeln!(out, "- {}", md_text(&change.describe()));
             }
             out.push('\n');
         }
@@ -923,11 +925,11 @@ impl Report {
                 let _ = writeln!(
                     out,
                     "- `{} {}` failed with `{}`: {} (grant `{}`)",
-                    missing.service,
-                    missing.operation,
-                    missing.code,
-                    md_cell(&missing.message),
-                    missing.iam_action
+                    md_cell(&missing.service),
+                    md_cell(&missing.operation),
+                    md_cell(&missing.code),
+                    md_text(&missing.message),
+                    md_cell(&missing.iam_action)
                 );
             }
             out.push('\n');
@@ -935,7 +937,12 @@ impl Report {
         if !self.rule_errors.is_empty() {
             let _ = writeln!(out, "### Rule errors\n");
             for error in &self.rule_errors {
-                let _ = writeln!(out, "- `{}`: {}", error.file, md_cell(&error.message));
+                let _ = writeln!(
+                    out,
+                    "- `{}`: {}",
+                    md_cell(&error.file),
+                    md_text(&error.message)
+                );
             }
             out.push('\n');
         }
@@ -946,7 +953,7 @@ impl Report {
 "
             );
             for replaced in &self.replaced_rules {
-                let _ = writeln!(out, "- Replaced built-in rule {}", md_cell(replaced));
+                let _ = writeln!(out, "- Replaced built-in rule {}", md_text(replaced));
             }
             if !self.disabled_rules.is_empty() {
                 let _ = writeln!(
@@ -997,8 +1004,8 @@ fn render_finding_markdown(out: &mut String, finding: &Finding) {
     let _ = writeln!(
         out,
         "**{verdict}: `{}`** — {}{}\n",
-        finding.rule,
-        md_cell(&finding.message),
+        md_cell(&finding.rule),
+        md_text(&finding.message),
         symptom_suffix(finding)
     );
     if !finding.evidence.is_empty() {
@@ -1007,14 +1014,14 @@ fn render_finding_markdown(out: &mut String, finding: &Finding) {
             let _ = writeln!(
                 out,
                 "| `{}` | `{}` |",
-                fact.path,
+                md_cell(&fact.path),
                 md_cell(&fact_value(fact))
             );
         }
         out.push('\n');
     }
     if let Some(hint) = &finding.hint {
-        let _ = writeln!(out, "**Fix:** {}\n", md_cell(hint));
+        let _ = writeln!(out, "**Fix:** {}\n", md_text(hint));
     }
     if let Some(url) = &finding.doc_url {
         let _ = writeln!(out, "See <{url}>.\n");
@@ -1065,13 +1072,21 @@ fn render_timeline_markdown(out: &mut String, timeline: &[crate::timeline::Entry
     if timeline.is_empty() {
         return;
     }
-    let _ = writeln!(out, "<details><summary>Timeline</summary>\n\n```text");
-    for entry in timeline {
-        let at = entry.at.as_deref().map_or("", time_of_day);
-        let line = format!("{at:<12}  {}", timeline_label(entry));
-        let _ = writeln!(out, "{}", line.trim_end());
+    let lines: Vec<String> = timeline
+        .iter()
+        .map(|entry| {
+            let at = entry.at.as_deref().map_or("", time_of_day);
+            format!("{at:<12}  {}", timeline_label(entry))
+                .trim_end()
+                .to_owned()
+        })
+        .collect();
+    let fence = md_fence(lines.iter().map(String::as_str));
+    let _ = writeln!(out, "<details><summary>Timeline</summary>\n\n{fence}text");
+    for line in &lines {
+        let _ = writeln!(out, "{line}");
     }
-    let _ = writeln!(out, "```\n\n</details>\n");
+    let _ = writeln!(out, "{fence}\n\n</details>\n");
 }
 
 impl Repeat {
@@ -1090,10 +1105,43 @@ impl Repeat {
 }
 
 /// Keeps a value on one table row.
+/// Text for a Markdown code span or table cell: no `|` to end the cell, no newline, no backtick
+/// to end the span.
 fn md_cell(text: &str) -> String {
     text.replace('|', "\\|")
         .replace('\n', " ")
         .replace('`', "'")
+}
+
+/// Text for running Markdown (messages, hints): `md_cell`, with the characters that make links,
+/// images and HTML tags backslash-escaped, so that a log line quoted in a message cannot become
+/// a link, an image or a tag in the ticket the report is pasted into.
+fn md_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push(' '),
+            '`' => out.push('\''),
+            '\\' | '|' | '[' | ']' | '<' | '>' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fence for a code block holding `lines`: longer than any run of backticks in them, so no
+/// line can close the block early.
+fn md_fence<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
+    let longest = lines
+        .into_iter()
+        .flat_map(|line| line.split(|c| c != '`'))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
 }
 
 /// Points every symptom at its root cause: the root cause of the task the rule named with

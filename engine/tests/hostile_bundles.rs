@@ -469,3 +469,88 @@ fn control_characters_never_reach_the_terminal() {
         serde_json::from_slice(&command.output().expect("runs").stdout).expect("JSON");
     assert_eq!(report["tasks"][0]["stopped_reason"], json!(evil));
 }
+
+#[test]
+fn markdown_from_a_bundle_cannot_add_links_images_tags_or_close_code_blocks() {
+    let dir = TempDir::new("hostile", "markdown");
+    let mut bundle = fixture();
+    let injected = "``` ![x](http://tracker.example/p.png) <img src=x onerror=alert(1)> [click](http://evil.example/)";
+    for call in bundle["calls"].as_array_mut().expect("calls") {
+        if call["operation"] == "GetLogEvents" {
+            let events = call["response"]["events"].as_array_mut().expect("events");
+            let last = events.len() - 1;
+            events[last]["message"] = json!(injected);
+        }
+        if call["operation"] == "DescribeTasks" {
+            call["response"]["tasks"][0]["stoppedReason"] = json!(format!("x` | {injected}"));
+        }
+    }
+    // A failed call's message is shown in running text (missing evidence), not in code.
+    bundle["calls"].as_array_mut().expect("calls").push(json!({
+        "service": "logs", "operation": "GetLogEvents", "request": {},
+        "error": {"code": "AccessDeniedException", "message": injected},
+    }));
+    let file = write(&dir, "md.json", &serde_json::to_vec(&bundle).expect("JSON"));
+    let mut command = isolated_binary(&dir);
+    command
+        .args(["--no-config", "--format", "markdown", "replay"])
+        .arg(&file);
+    let stdout = check(&command.output().expect("runs"), 1, &[], &[]);
+    // Quoted in code spans and blocks, where nothing is live, or escaped everywhere else.
+    let live = live_markdown(&stdout);
+    // What a renderer acts on: the live text without the escaped characters.
+    let mut acted_on = String::new();
+    let mut chars = live.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            chars.next();
+        } else {
+            acted_on.push(c);
+        }
+    }
+    for needle in ["<img", "[click", "](http"] {
+        assert!(!acted_on.contains(needle), "{needle} is live in:\n{live}");
+    }
+    assert!(
+        live.contains("\\[click\\]"),
+        "the message still quotes it:\n{live}"
+    );
+    // The timeline's fence is longer than the backticks in the line, so the line stays inside.
+    let fence_lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("```")).collect();
+    assert!(
+        fence_lines.iter().all(|l| l.starts_with("````")),
+        "{fence_lines:?}"
+    );
+    assert_eq!(fence_lines.len() % 2, 0, "{fence_lines:?}");
+}
+
+/// The Markdown that a renderer would act on: every line outside fenced code blocks, with its
+/// code spans removed. A fence closes only with a line of the same backticks it opened with.
+fn live_markdown(markdown: &str) -> String {
+    let mut live = String::new();
+    let mut fence: Option<String> = None;
+    for line in markdown.lines() {
+        let ticks: String = line.chars().take_while(|&c| c == '`').collect();
+        match &fence {
+            Some(open) => {
+                if ticks.len() >= 3 && line.trim_end() == open.as_str() {
+                    fence = None;
+                }
+                continue;
+            }
+            None if ticks.len() >= 3 => {
+                fence = Some(ticks);
+                continue;
+            }
+            None => {}
+        }
+        for (i, part) in line.split('`').enumerate() {
+            if i % 2 == 0 {
+                live.push_str(part);
+            }
+        }
+        live.push('\n');
+    }
+    assert!(fence.is_none(), "a code block is never closed");
+    live
+}
