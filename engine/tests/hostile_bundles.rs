@@ -211,50 +211,30 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
     let wrap = |call: String| format!(r#"{{"manifest":{},"calls":[{call}]}}"#, manifest());
 
-    // A response the engine does not read is kept as text, so it is measured.
-    let file = write(
-        &dir,
-        "unknown.json",
-        wrap(format!(
-            r#"{{"service":"ecs","operation":"DescribeClusters","request":{{}},"response":{}}}"#,
-            deep(100_000)
-        ))
-        .as_bytes(),
-    );
-    assert_error(
-        &replay(&dir, &file, None),
-        &file,
-        "calls[0] (ecs DescribeClusters): response is nested more than 100 levels deep",
-    );
-    // One the engine reads fails on its shape; a request hits serde_json's own limit.
-    let file = write(
-        &dir,
-        "known.json",
-        wrap(format!(
-            r#"{{"service":"ecs","operation":"DescribeTasks","request":{{}},"response":{{"tasks":{}}}}}"#,
-            deep(100_000)
-        ))
-        .as_bytes(),
-    );
-    assert_error(
-        &replay(&dir, &file, None),
-        &file,
-        "calls[0] (ecs DescribeTasks): response does not fit the operation: `tasks[0][0]`: invalid type",
-    );
-    let file = write(
-        &dir,
-        "request.json",
-        wrap(format!(
-            r#"{{"service":"ecs","operation":"ListTasks","request":{{"x":{}}},"response":{{"taskArns":[]}}}}"#,
-            deep(100_000)
-        ))
-        .as_bytes(),
-    );
-    assert_error(
-        &replay(&dir, &file, None),
-        &file,
-        "recursion limit exceeded",
-    );
+    let cases = [
+        // A response the engine does not read is kept as text, so it is measured.
+        (
+            "unknown.json",
+            r#"{"service":"ecs","operation":"DescribeClusters","request":{},"response":DEEP}"#,
+            "calls[0] (ecs DescribeClusters): response is nested more than 100 levels deep",
+        ),
+        // One the engine reads fails on its shape; a request hits serde_json's own limit.
+        (
+            "known.json",
+            r#"{"service":"ecs","operation":"DescribeTasks","request":{},"response":{"tasks":DEEP}}"#,
+            "calls[0] (ecs DescribeTasks): response does not fit the operation: `tasks[0][0]`: invalid type",
+        ),
+        (
+            "request.json",
+            r#"{"service":"ecs","operation":"ListTasks","request":{"x":DEEP},"response":{"taskArns":[]}}"#,
+            "recursion limit exceeded",
+        ),
+    ];
+    for (name, call, expected) in cases {
+        let text = wrap(call.replace("DEEP", &deep(100_000)));
+        let file = write(&dir, name, text.as_bytes());
+        assert_error(&replay(&dir, &file, None), &file, expected);
+    }
     // Just under the limit loads, and is written back whole by `bundle upgrade`.
     let file = write(
         &dir,
