@@ -31,8 +31,9 @@ pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const DEFAULT_MAX_BUNDLE_BYTES: u64 = 256 << 20;
 /// The most calls a bundle may hold by default; `record` makes a few hundred.
 pub const DEFAULT_MAX_CALLS: usize = 100_000;
-/// How deeply a response the engine does not read may nest. AWS responses nest about ten deep;
-/// the limit keeps every stored response within what serde_json reads back and writes out.
+/// How deeply a response may nest. AWS responses nest about ten deep; the limit keeps every
+/// stored response within what serde_json reads back and writes out, including the parts the
+/// typed views skip, so a bundle that loads can always be written again whole.
 pub const MAX_RESPONSE_DEPTH: usize = 100;
 
 /// Limits on what reading a bundle may cost, so that a hostile file cannot exhaust memory.
@@ -459,40 +460,56 @@ fn validate_call(
     if !(request.is_object() || request.is_null()) {
         return Err("`request` must be an object".to_owned());
     }
+    if let Some(raw) = response
+        && nests_deeper_than(raw.get(), MAX_RESPONSE_DEPTH)
+    {
+        return Err(format!(
+            "response is nested more than {MAX_RESPONSE_DEPTH} levels deep"
+        ));
+    }
     match (Operation::lookup(service, operation), response) {
         (Some(op), Some(raw)) => op.parse(raw).map(Some),
-        (None, Some(raw)) if depth(raw.get()) > MAX_RESPONSE_DEPTH => Err(format!(
-            "response is nested more than {MAX_RESPONSE_DEPTH} levels deep"
-        )),
         _ => Ok(None),
     }
 }
 
-/// How deeply arrays and objects nest in a JSON text (valid JSON: brackets in strings skipped).
-fn depth(json: &str) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let (mut in_string, mut escaped) = (false, false);
-    for byte in json.bytes() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
+/// Whether arrays and objects in a JSON text (valid JSON) nest more than `limit` deep.
+/// Strings, where most of a response's bytes are, are skipped with `memchr`.
+fn nests_deeper_than(json: &str, limit: usize) -> bool {
+    let bytes = json.as_bytes();
+    let mut depth = 0usize;
+    let mut at = 0;
+    while let Some(offset) = memchr::memchr3(b'"', b'[', b'{', &bytes[at..]).map(|o| o + at) {
+        // Closing brackets between here and the last stop.
+        depth = depth.saturating_sub(
+            bytes[at..offset]
+                .iter()
+                .filter(|&&b| b == b']' || b == b'}')
+                .count(),
+        );
+        if bytes[offset] == b'"' {
+            // To the closing quote: the next quote not escaped by an odd run of backslashes.
+            let mut end = offset + 1;
+            loop {
+                match memchr::memchr2(b'"', b'\\', &bytes[end..]) {
+                    Some(i) if bytes[end + i] == b'\\' => end += i + 2,
+                    Some(i) => {
+                        end += i + 1;
+                        break;
+                    }
+                    None => return false,
+                }
             }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
+            at = end.min(bytes.len());
+        } else {
+            depth += 1;
+            if depth > limit {
+                return true;
             }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+            at = offset + 1;
         }
     }
-    deepest
+    false
 }
 
 /// A bundle whose responses are borrowed from the file's bytes (see `Bundle::read_for_diagnosis`).
@@ -693,16 +710,25 @@ impl Bundle {
     /// The canonical JSON text: sorted keys, two-space indent, trailing newline.
     /// The same content always gives the same bytes.
     pub fn to_canonical_json(&self) -> Vec<u8> {
+        self.canonical_json().unwrap_or_default()
+    }
+
+    /// `to_canonical_json`, or why it cannot be made. A bundle that loaded always can be: its
+    /// responses nest at most `MAX_RESPONSE_DEPTH` deep.
+    fn canonical_json(&self) -> Result<Vec<u8>, serde_json::Error> {
         // Going through `Value` sorts every object's keys, responses included.
-        let value = serde_json::to_value(self).unwrap_or(Value::Null);
-        let mut out = serde_json::to_vec_pretty(&value).unwrap_or_default();
+        let value = serde_json::to_value(self)?;
+        let mut out = serde_json::to_vec_pretty(&value)?;
         out.push(b'\n');
-        out
+        Ok(out)
     }
 
     /// Writes the bundle; gzip-compressed when the file name ends in `.gz`.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        let json = self.to_canonical_json();
+        // Never an empty or `null` file in place of the bundle.
+        let json = self
+            .canonical_json()
+            .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))?;
         let bytes = if path.extension().is_some_and(|ext| ext == "gz") {
             // The gzip header carries no name and a zero mtime, so output is reproducible.
             let mut encoder = flate2::GzBuilder::new()
@@ -971,6 +997,17 @@ mod tests {
         let err = Bundle::from_slice(text.as_bytes(), "test.json").expect_err("bad source");
         assert!(!err.to_string().contains('\n'), "{err}");
         assert!(err.to_string().contains("imp\\norted"), "{err}");
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings_only() {
+        assert!(!nests_deeper_than("[]", 1));
+        assert!(nests_deeper_than("[[]]", 1));
+        assert!(!nests_deeper_than(r#"{"a": "[[[[", "b": [1]}"#, 2));
+        assert!(nests_deeper_than(r#"{"a": "\\\"[[", "b": [[1]]}"#, 2));
+        assert!(!nests_deeper_than(r#"[{"a": "x\\"}, {"b": []}]"#, 3));
+        assert!(nests_deeper_than(r#"[{"a": "x\\"}, {"b": [[]]}]"#, 3));
+        assert!(!nests_deeper_than("[[1], [2], [3], [4]]", 2));
     }
 
     #[test]

@@ -182,7 +182,7 @@ pub fn run_check(
         let (innermost, function) = innermost(&err);
         let mut message = describe_eval_error(innermost);
         if let Some(function) = function {
-            let _ = write!(message, " (in fn {function})");
+            let _ = write!(message, " (in {function}())");
         }
         error(
             message,
