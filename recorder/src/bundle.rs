@@ -395,6 +395,7 @@ impl Call {
         request: Value,
         response: Box<RawValue>,
     ) -> Result<Call, String> {
+        check_depth(&response)?;
         let parsed = operation.parse(&response)?;
         Ok(Call {
             service: operation.service().to_owned(),
@@ -460,16 +461,23 @@ fn validate_call(
     if !(request.is_object() || request.is_null()) {
         return Err("`request` must be an object".to_owned());
     }
-    if let Some(raw) = response
-        && nests_deeper_than(raw.get(), MAX_RESPONSE_DEPTH)
-    {
-        return Err(format!(
-            "response is nested more than {MAX_RESPONSE_DEPTH} levels deep"
-        ));
+    if let Some(raw) = response {
+        check_depth(raw)?;
     }
     match (Operation::lookup(service, operation), response) {
         (Some(op), Some(raw)) => op.parse(raw).map(Some),
         _ => Ok(None),
+    }
+}
+
+/// The nesting limit every stored response keeps (`MAX_RESPONSE_DEPTH`).
+fn check_depth(raw: &RawValue) -> Result<(), String> {
+    if nests_deeper_than(raw.get(), MAX_RESPONSE_DEPTH) {
+        Err(format!(
+            "response is nested more than {MAX_RESPONSE_DEPTH} levels deep"
+        ))
+    } else {
+        Ok(())
     }
 }
 
