@@ -80,15 +80,21 @@ pub struct LogLine {
 /// pass per task: a bundle with many tasks and events stays linear.
 fn task_events(evidence: &Evidence) -> Vec<Vec<usize>> {
     let mut events = vec![Vec::new(); evidence.tasks.len()];
-    for (service, located) in evidence.services.iter().enumerate() {
+    let mut by_service: Vec<Vec<usize>> = vec![Vec::new(); evidence.services.len()];
+    for (task, record) in evidence.tasks.iter().enumerate() {
+        if let Some(service) = record.service
+            && !record.task_id.is_empty()
+        {
+            by_service[service].push(task);
+        }
+    }
+    for (located, tasks) in evidence.services.iter().zip(by_service) {
         // Tasks of this service by id; several tasks may share an id.
         let mut ids: Vec<&str> = Vec::new();
         let mut tasks_of: Vec<Vec<usize>> = Vec::new();
         let mut position: HashMap<&str, usize> = HashMap::new();
-        for (task, record) in evidence.tasks.iter().enumerate() {
-            if record.service != Some(service) || record.task_id.is_empty() {
-                continue;
-            }
+        for task in tasks {
+            let record = &evidence.tasks[task];
             let slot = *position.entry(&record.task_id).or_insert_with(|| {
                 ids.push(&record.task_id);
                 tasks_of.push(Vec::new());
@@ -822,6 +828,78 @@ mod tests {
                 "recorded_at": "2026-11-24T10:00:00.000Z", "source": "recorded"}}, "calls": {calls}}}"#
         );
         Bundle::from_slice(text.as_bytes(), "test").expect("test bundle loads")
+    }
+
+    /// The indexed look-ups give what the scans they replaced gave: events by substring (ids
+    /// that are prefixes of each other, an id twice in one event, another service's events),
+    /// definitions by ARN or `family:revision`, and the highest lower revision (the last of
+    /// equals).
+    #[test]
+    fn indexed_look_ups_match_the_scans_they_replaced() {
+        let evidence = Evidence::from_bundle(bundle(
+            r#"[
+            {"service": "ecs", "operation": "DescribeTasks", "request": {}, "response": {"tasks": [
+                {"taskArn": "arn:aws:ecs:r:1:task/c/ab12", "lastStatus": "STOPPED", "group": "service:web", "stoppedAt": 1,
+                 "taskDefinitionArn": "arn:aws:ecs:r:1:task-definition/web:3"},
+                {"taskArn": "arn:aws:ecs:r:1:task/c/ab1234", "lastStatus": "STOPPED", "group": "service:web", "stoppedAt": 2,
+                 "taskDefinitionArn": "web:2"},
+                {"taskArn": "arn:aws:ecs:r:1:task/c/ff99", "lastStatus": "STOPPED", "group": "service:jobs", "stoppedAt": 3}]}},
+            {"service": "ecs", "operation": "DescribeServices", "request": {}, "response": {"services": [
+                {"serviceName": "web", "events": [
+                    {"message": "(service web) has stopped 1 running tasks: (task ab1234)."},
+                    {"message": "(task ab12) and again (task ab12)"},
+                    {"message": "(task ff99) belongs to jobs"}]},
+                {"serviceName": "jobs", "serviceArn": "arn:aws:ecs:r:1:service/c/jobs", "events": [
+                    {"message": "(task ff99) stopped"}]}]}},
+            {"service": "ecs", "operation": "DescribeTaskDefinition", "request": {}, "response": {"taskDefinition": {
+                "taskDefinitionArn": "arn:aws:ecs:r:1:task-definition/web:2", "family": "web", "revision": 2}}},
+            {"service": "ecs", "operation": "DescribeTaskDefinition", "request": {}, "response": {"taskDefinition": {
+                "taskDefinitionArn": "arn:aws:ecs:r:1:task-definition/web:3", "family": "web", "revision": 3}}},
+            {"service": "ecs", "operation": "DescribeTaskDefinition", "request": {}, "response": {"taskDefinition": {
+                "taskDefinitionArn": "arn:aws:ecs:r:1:task-definition/web-copy:2", "family": "web", "revision": 2}}}]"#,
+        ));
+        for (index, record) in evidence.tasks.iter().enumerate() {
+            let scanned: Vec<usize> = record.service.map_or_else(Vec::new, |service| {
+                evidence.services[service]
+                    .value
+                    .events
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| {
+                        e.message
+                            .as_deref()
+                            .is_some_and(|m| m.contains(&record.task_id))
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            });
+            assert_eq!(
+                evidence.task_event_indexes(index),
+                scanned.as_slice(),
+                "{}",
+                record.task_id
+            );
+        }
+        let web = evidence.service_index("web").expect("web");
+        let ab12 = evidence.task_index("ab12").expect("ab12");
+        // "ab12" is in the first two events (as a prefix of ab1234, and twice), not the third's
+        // other service.
+        assert_eq!(evidence.task_event_indexes(ab12), [0, 1]);
+        assert_eq!(evidence.tasks[ab12].service, Some(web));
+        assert_eq!(
+            evidence.service_index("arn:aws:ecs:r:1:service/c/jobs"),
+            evidence.service_index("jobs")
+        );
+        assert_eq!(
+            evidence.task_definition_index("arn:aws:ecs:r:1:task-definition/web:3"),
+            Some(1)
+        );
+        assert_eq!(evidence.task_definition_index("web:2"), Some(0));
+        assert_eq!(evidence.task_definition_index("anything/web:2"), Some(0));
+        assert_eq!(evidence.task_definition_index("web:9"), None);
+        // Two definitions of revision 2: the scan kept the last.
+        assert_eq!(evidence.previous_revision(1), Some(2));
+        assert_eq!(evidence.previous_revision(0), None);
     }
 
     const TASK_AND_DEFINITION: &str = r#"
