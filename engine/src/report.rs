@@ -382,17 +382,8 @@ impl Report {
     /// looks like part of the report. The JSON report needs none of this: JSON escapes them.
     fn escaped(&self) -> Report {
         fn text(s: &mut String) {
-            if s.chars().any(|c| c.is_control() && c != '\t') {
-                *s = s
-                    .chars()
-                    .map(|c| {
-                        if c.is_control() && c != '\t' {
-                            c.escape_default().collect()
-                        } else {
-                            c.to_string()
-                        }
-                    })
-                    .collect();
+            if let std::borrow::Cow::Owned(escaped) = recorder::bundle::escape_controls(s, true) {
+                *s = escaped;
             }
         }
         fn opt(s: &mut Option<String>) {
@@ -1113,23 +1104,18 @@ fn md_cell(text: &str) -> String {
         .replace('`', "'")
 }
 
-/// Text for running Markdown (messages, hints): `md_cell`, with the characters that make links,
-/// images and HTML tags backslash-escaped, so that a log line quoted in a message cannot become
+/// Text for running Markdown (messages, hints): the characters that make links, images and
+/// HTML tags backslash-escaped, then `md_cell`, so that a log line quoted in a message cannot become
 /// a link, an image or a tag in the ticket the report is pasted into.
 fn md_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
-        match c {
-            '\n' => out.push(' '),
-            '`' => out.push('\''),
-            '\\' | '|' | '[' | ']' | '<' | '>' => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ => out.push(c),
+        if matches!(c, '\\' | '[' | ']' | '<' | '>') {
+            escaped.push('\\');
         }
+        escaped.push(c);
     }
-    out
+    md_cell(&escaped)
 }
 
 /// A fence for a code block holding `lines`: longer than any run of backticks in them, so no

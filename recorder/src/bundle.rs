@@ -856,18 +856,26 @@ fn without_position(err: &serde_json::Error) -> String {
 /// `text` with control characters escaped (`\n`, `\u{1b}`), so that a message quoting a key or
 /// value from a hostile file is still one line, and cannot move the terminal's cursor.
 pub fn one_line(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_owned();
+    escape_controls(text, false).into_owned()
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`), tabs too unless `keep_tabs`;
+/// borrowed when there is nothing to escape. Shared by error messages (`one_line`) and the
+/// text and Markdown reports, which keep tabs for stack traces.
+pub fn escape_controls(text: &str, keep_tabs: bool) -> std::borrow::Cow<'_, str> {
+    let escape = |c: char| c.is_control() && !(keep_tabs && c == '\t');
+    if !text.chars().any(escape) {
+        return std::borrow::Cow::Borrowed(text);
     }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escape(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn json_error(name: &str, err: &serde_json::Error) -> LoadError {
