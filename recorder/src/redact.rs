@@ -170,8 +170,8 @@ pub fn scan(bundle: &Bundle) -> Vec<Exposure> {
         counts: BTreeMap::new(),
         exposures: Some(Vec::new()),
     };
-    let manifest = serde_json::to_value(&bundle.manifest).unwrap_or(Value::Null);
-    scanner.value_at(&mut manifest.clone(), Path::Root("manifest"));
+    let mut manifest = serde_json::to_value(&bundle.manifest).unwrap_or(Value::Null);
+    scanner.value_at(&mut manifest, Path::Root("manifest"));
     for (index, call) in bundle.calls.iter().enumerate() {
         let name = format!("calls[{index}]");
         let at = Path::Root(&name);
@@ -185,7 +185,8 @@ pub fn scan(bundle: &Bundle) -> Vec<Exposure> {
         if let Some(raw) = &call.response {
             match serde_json::from_str::<Value>(raw.get()) {
                 Ok(mut value) => scanner.value_at(&mut value, Path::Key(&at, "response")),
-                // Deeper than serde_json reads: scan it as text rather than not at all.
+                // Cannot fail for a bundle that loaded (responses nest at most 100 deep); should
+                // it, the text is still scanned rather than skipped.
                 Err(_) => {
                     scanner.text_at(raw.get(), Path::Key(&at, "response"));
                 }
@@ -244,9 +245,12 @@ impl Redactor {
     /// Redacts credential spans and pseudonymises account ids in free text.
     pub fn text(&mut self, text: &str) -> String {
         self.text_at(text, Path::Root("text"))
+            .unwrap_or_else(|| text.to_owned())
     }
 
-    fn text_at(&mut self, text: &str, path: Path<'_>) -> String {
+    /// The redacted text, or `None` when nothing in it changes (always, in scan mode, which
+    /// lists what it finds instead).
+    fn text_at(&mut self, text: &str, path: Path<'_>) -> Option<String> {
         if let Some(exposures) = &mut self.exposures {
             for pattern in SPAN_PATTERNS.iter() {
                 for captures in pattern.regex.captures_iter(text) {
@@ -261,17 +265,18 @@ impl Redactor {
                     }
                 }
             }
-            return text.to_owned();
+            return None;
         }
-        let mut out = text.to_owned();
+        let mut out: Option<String> = None;
         for pattern in SPAN_PATTERNS.iter() {
-            if !pattern.regex.is_match(&out) {
+            let current = out.as_deref().unwrap_or(text);
+            if !pattern.regex.is_match(current) {
                 continue;
             }
             let mut replaced = 0;
-            out = pattern
+            let next = pattern
                 .regex
-                .replace_all(&out, |captures: &regex::Captures<'_>| {
+                .replace_all(current, |captures: &regex::Captures<'_>| {
                     let whole = captures.get(0).map_or("", |m| m.as_str());
                     // Already redacted (`password=<redacted>`): left as it is, not counted again.
                     if captures
@@ -295,10 +300,12 @@ impl Redactor {
                 })
                 .into_owned();
             *self.counts.entry(pattern.kind).or_insert(0) += replaced;
+            out = Some(next);
         }
         for (account, pseudonym) in &self.accounts {
-            if out.contains(account.as_str()) {
-                out = out.replace(account.as_str(), pseudonym);
+            let current = out.as_deref().unwrap_or(text);
+            if current.contains(account.as_str()) {
+                out = Some(current.replace(account.as_str(), pseudonym));
             }
         }
         out
@@ -311,7 +318,11 @@ impl Redactor {
 
     fn value_at(&mut self, value: &mut Value, path: Path<'_>) {
         match value {
-            Value::String(text) => *text = self.text_at(text, path),
+            Value::String(text) => {
+                if let Some(redacted) = self.text_at(text, path) {
+                    *text = redacted;
+                }
+            }
             Value::Array(items) => {
                 for (index, item) in items.iter_mut().enumerate() {
                     self.value_at(item, Path::Index(&path, index));
@@ -373,7 +384,10 @@ impl Redactor {
     /// so are empty ones, which hold nothing.
     fn replace(&mut self, value: &mut Value, with: String, kind: &'static str, path: Path<'_>) {
         let Some(text) = value.as_str() else { return };
-        if text == REDACTED || text.starts_with(&format!("{REDACTED} ")) {
+        if text
+            .strip_prefix(REDACTED)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        {
             return;
         }
         if let Some(exposures) = &mut self.exposures {
