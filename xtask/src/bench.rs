@@ -436,14 +436,11 @@ fn live_collection(root: &Path, tool: &Tool<'_>, work: &Path) -> anyhow::Result<
 
     eprintln!("xtask: timing the AWS CLI checklist (about a minute and a half a run)");
     let venv_bin = tool.python.parent().context("venv bin")?;
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let mut paths = vec![venv_bin.to_path_buf()];
-    paths.extend(std::env::split_paths(&path));
     let mut checklist = with_credentials(tool.isolated(Path::new("sh")));
     checklist
         .arg(root.join("bench/cli-checklist.sh"))
         .args([&cluster, &service])
-        .env("PATH", std::env::join_paths(paths)?)
+        .env("PATH", crate::path_with(venv_bin)?)
         .env("AWS_ENDPOINT_URL", &endpoint)
         .env("AWS_DEFAULT_REGION", &region);
     let output = checklist.output()?;

@@ -69,7 +69,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
         let started = std::time::Instant::now();
         let output = Command::new("rustup")
             .current_dir(root.join("engine"))
-            .env("PATH", path_with(&tools))
+            .env("PATH", crate::path_with(&tools)?)
             .env_remove("RUSTUP_TOOLCHAIN")
             .env_remove("CARGO")
             .args([
@@ -198,15 +198,6 @@ fn install_cargo_fuzz(root: &Path) -> anyhow::Result<PathBuf> {
         )?;
     }
     Ok(bin)
-}
-
-/// `PATH` with `dir` first.
-fn path_with(dir: &Path) -> std::ffi::OsString {
-    let mut paths = vec![dir.to_path_buf()];
-    if let Some(path) = std::env::var_os("PATH") {
-        paths.extend(std::env::split_paths(&path));
-    }
-    std::env::join_paths(paths).unwrap_or_default()
 }
 
 /// Seed corpora from the fixtures: every bundle (plain and a few gzipped), and for the AWS CLI

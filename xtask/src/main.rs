@@ -63,6 +63,15 @@ pub(crate) fn root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+/// `PATH` with `dir` first.
+pub(crate) fn path_with(dir: &Path) -> anyhow::Result<std::ffi::OsString> {
+    let mut paths = vec![dir.to_path_buf()];
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path));
+    }
+    Ok(std::env::join_paths(paths)?)
+}
+
 fn cargo(args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     eprintln!("xtask: cargo {}", args.join(" "));
