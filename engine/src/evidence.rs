@@ -188,6 +188,9 @@ pub struct View {
     pub log_streams: Vec<LogStream>,
     pub target_groups: Vec<Located<model::TargetGroup>>,
     pub target_health: Vec<TargetHealthSet>,
+    /// The `failures[]` of DescribeTasks and RunTask responses: what ECS could not describe or
+    /// place (`RESOURCE:MEMORY`, `AGENT`, `MISSING`, …), in call order.
+    pub failures: Vec<Located<model::Failure>>,
     pub failed_calls: Vec<FailedCall>,
     /// `(service, operation)` of every call present in the bundle, failed or not.
     pub present_calls: Vec<(String, String)>,
@@ -528,6 +531,7 @@ struct Builder {
     stream_by_name: HashMap<(Option<String>, String), usize>,
     target_groups: Vec<Located<model::TargetGroup>>,
     target_health: Vec<TargetHealthSet>,
+    failures: Vec<Located<model::Failure>>,
     failed: Vec<FailedCall>,
     present: Vec<(String, String)>,
     limits: EvidenceLimits,
@@ -569,6 +573,12 @@ impl Builder {
         };
         match parsed {
             Response::DescribeTasks(response) => {
+                for (index, failure) in response.failures.into_iter().enumerate() {
+                    self.failures.push(Located {
+                        loc: loc("failures", index),
+                        value: failure,
+                    });
+                }
                 for (index, task) in response.tasks.into_iter().enumerate() {
                     let arn = task.task_arn.clone().unwrap_or_default();
                     let record = TaskRecord {
@@ -746,6 +756,7 @@ impl Builder {
             log_streams: self.log_streams,
             target_groups: self.target_groups,
             target_health: self.target_health,
+            failures: self.failures,
             failed_calls: self.failed,
             present_calls: self.present,
             cut_lines: self.cut_lines,

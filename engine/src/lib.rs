@@ -9,6 +9,7 @@
 //! data; `evidence` builds on the bundle; `runtime` on the evidence and `model`; `rule` on the
 //! runtime; `report` on the evidence and `model`, never on the runtime or the rule loader.
 
+pub mod classify;
 pub mod diff;
 pub mod evidence;
 #[doc(hidden)]
@@ -168,6 +169,7 @@ fn to_finding(evidence: &Evidence, rule: &Rule, finding: ScriptFinding) -> Findi
             evidence.services[index].value.service_name.clone(),
             None,
         ),
+        Subject::Failure(_) => (None, None, None),
     };
     let verdict = if rule.meta.benign {
         Verdict::Benign

@@ -72,6 +72,8 @@ pub enum Subject {
     },
     /// Index into `Evidence::services`.
     Service(usize),
+    /// Index into `Evidence::failures`: what ECS could not place or describe.
+    Failure(usize),
 }
 
 /// One diagnosis by one rule about one task or service.

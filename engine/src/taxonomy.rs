@@ -54,6 +54,7 @@ pub const FAILURE_MODES: &[(&str, Group)] = &[
     ("graceful-stop", Group::Benign),
     ("spot-interruption", Group::Benign),
     ("infrastructure-maintenance", Group::Benign),
+    ("task-completed", Group::Benign),
 ];
 
 /// Whether `id` is a failure-mode id.
@@ -112,6 +113,7 @@ pub const PRECEDENCE: &[&str] = &[
     "graceful-stop",
     "spot-interruption",
     "infrastructure-maintenance",
+    "task-completed",
 ];
 
 /// The position of `id` in [`PRECEDENCE`]; ids outside the taxonomy (team rules with their own

@@ -729,3 +729,79 @@ fn epoch_seconds(text: &str) -> Option<f64> {
     #[allow(clippy::cast_precision_loss)]
     Some((days * 86_400 + hours * 3600 + minutes * 60) as f64 + seconds)
 }
+
+#[test]
+fn undiagnosed_tasks_say_what_to_fetch_and_which_task_stopped_the_same_way() {
+    // Three tasks of one revision crash-looped; only the last kept its log lines.
+    let case =
+        fixture("real/gh-valheim-ecs-fargate-cdk-25-supervisord-setuptools-crash-loop/aws-cli");
+    let output = run(&["--no-config", "replay", "--format", "json", path_str(&case)]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    let tasks = report["tasks"].as_array().expect("tasks");
+    let diagnosed = tasks
+        .iter()
+        .find(|t| t["verdict"] == "diagnosed")
+        .expect("one task is diagnosed");
+    assert!(diagnosed.get("next_steps").is_none(), "{diagnosed}");
+    let undiagnosed: Vec<&serde_json::Value> = tasks
+        .iter()
+        .filter(|t| t["verdict"] == "undiagnosed")
+        .collect();
+    assert_eq!(undiagnosed.len(), 2);
+    for task in undiagnosed {
+        let id = task["task_id"].as_str().expect("task id");
+        let steps = task["next_steps"].as_array().expect("next steps");
+        let sibling = steps[0]["what"].as_str().expect("what");
+        assert!(
+            sibling.contains(diagnosed["task_id"].as_str().expect("id"))
+                && sibling.contains("app-startup-crash"),
+            "{sibling}"
+        );
+        assert!(steps[0]["command"].is_null());
+        // The stream awslogs wrote: prefix/container/task id, in the group the definition names.
+        assert_eq!(
+            steps[1]["command"].as_str().expect("command"),
+            format!(
+                "aws logs get-log-events --log-group-name ValheimServerAwsCdkStack-valheimTaskDefinitionvalheimContainerLogGroup --log-stream-name valheim/valheimContainer/{id} --start-from-head --region us-east-1"
+            )
+        );
+    }
+    let text = run(&["--no-config", "replay", path_str(&case)]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("    next      no log lines of container \"valheimContainer\" in the input\n              aws logs get-log-events "),
+        "{text}"
+    );
+
+    // Without the task definition, the step is to fetch it.
+    let dir = temp_dir("next-steps");
+    let cli = dir.join("aws-cli");
+    std::fs::create_dir_all(&cli).expect("dir");
+    for entry in std::fs::read_dir(&case).expect("case") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !name.starts_with("task-definition") && !name.starts_with("describe-task-definition") {
+            std::fs::copy(&path, cli.join(&name)).expect("copy");
+        }
+    }
+    let output = run(&["--no-config", "replay", "--format", "json", path_str(&cli)]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    let commands: Vec<&str> = report["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["next_steps"].as_array())
+        .flatten()
+        .filter_map(|s| s["command"].as_str())
+        .collect();
+    assert!(
+        commands.iter().any(|c| c.starts_with(
+            "aws ecs describe-task-definition --task-definition arn:aws:ecs:us-east-1:"
+        )),
+        "{commands:?}"
+    );
+}

@@ -53,6 +53,10 @@ impl Report {
                 opt(&mut container.reason);
             }
             all(&mut task.last_log_lines);
+            for step in &mut task.next_steps {
+                text(&mut step.what);
+                opt(&mut step.command);
+            }
             for entry in &mut task.timeline {
                 opt(&mut entry.at);
                 opt(&mut entry.container);

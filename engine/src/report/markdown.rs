@@ -90,6 +90,17 @@ impl Report {
                     }
                     let _ = writeln!(out, "{fence}\n");
                 }
+                if !task.next_steps.is_empty() {
+                    let _ = writeln!(out, "Next steps:\n");
+                    for step in &task.next_steps {
+                        let _ = writeln!(out, "- {}", md_text(&step.what));
+                        if let Some(command) = &step.command {
+                            let fence = md_fence([command.as_str()]);
+                            let _ = writeln!(out, "\n  {fence}sh\n  {command}\n  {fence}");
+                        }
+                    }
+                    out.push('\n');
+                }
             }
             for finding in mine {
                 render_finding_markdown(&mut out, finding);

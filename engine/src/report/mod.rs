@@ -66,6 +66,22 @@ pub struct TaskSummary {
     pub last_log_lines: Vec<String>,
     /// Lifecycle timestamps, service events naming the task and its log lines, in time order.
     pub timeline: Vec<crate::timeline::Entry>,
+    /// For undiagnosed tasks only: what the input lacks that could explain the stop, each with
+    /// the AWS CLI command that fetches it, and diagnosed tasks that stopped the same way
+    /// (since 0.2.0).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub next_steps: Vec<NextStep>,
+}
+
+/// What to look at next for an undiagnosed task: evidence its input lacks and how to get it,
+/// or a task that stopped the same way and was diagnosed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NextStep {
+    /// What is missing or worth comparing, in words.
+    pub what: String,
+    /// The command that fetches it (an AWS CLI call, or `ecs-autopsy rules new` when nothing
+    /// is missing and no rule knows the failure), or null when there is none.
+    pub command: Option<String>,
 }
 
 /// Tasks that stopped the same way: same service, task definition, verdict, root cause, stop
@@ -254,8 +270,14 @@ impl Report {
                     .collect(),
                 last_log_lines,
                 timeline: crate::timeline::build(evidence, task_index),
+                next_steps: if verdict == TaskVerdict::Undiagnosed {
+                    next_steps(evidence, record)
+                } else {
+                    Vec::new()
+                },
             });
         }
+        same_stop_diagnosed(&mut tasks);
         link_symptoms(&mut findings, &tasks);
         let repeats = repeats(&tasks);
         let revisions = revisions(evidence);
@@ -376,14 +398,34 @@ fn header(report: &Report) -> String {
     if let Some(region) = &bundle.region {
         parts.push(region.clone());
     }
-    parts.push(format!("{} {}", bundle.source, bundle.recorded_at));
+    // An import of outputs that hold no time at all is dated at the epoch, to stay the same
+    // from one run to the next; that date means nothing to a reader.
+    if bundle.recorded_at.starts_with("1970-01-01T00:00:00") {
+        parts.push(format!("{} (the outputs hold no time)", bundle.source));
+    } else {
+        parts.push(format!("{} {}", bundle.source, bundle.recorded_at));
+    }
     parts.join(" · ")
 }
 
 fn summary_line(report: &Report) -> String {
     let summary = &report.summary;
     if summary.stopped_tasks == 0 {
-        return "no stopped tasks in the bundle".to_owned();
+        let mut causes: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.task_arn.is_none() && f.verdict == Verdict::RootCause)
+            .map(|f| f.rule.as_str())
+            .collect();
+        causes.dedup();
+        return if causes.is_empty() {
+            "no stopped tasks in the bundle".to_owned()
+        } else {
+            format!(
+                "no stopped tasks in the bundle; service-level: {}",
+                causes.join(", ")
+            )
+        };
     }
     let mut parts = Vec::new();
     if summary.diagnosed > 0 {
@@ -478,5 +520,228 @@ impl ServiceSummary {
             .map(|(n, label)| format!("{n} {label}"))
             .collect();
         format!("{} stopped: {}", self.stopped_tasks, parts.join(", "))
+    }
+}
+
+/// What an undiagnosed task's input lacks that the rules read: its task definition, its
+/// containers' log lines, its service's events. Each comes with the AWS CLI command that
+/// fetches it; with nothing missing, no rule knows the failure yet.
+fn next_steps(
+    evidence: &crate::evidence::View,
+    record: &crate::evidence::TaskRecord,
+) -> Vec<NextStep> {
+    let task = &record.task;
+    let region = evidence.manifest.region.as_deref();
+    let region_flag = |region: Option<&str>| {
+        region.map_or_else(String::new, |r| format!(" --region {}", shell_word(r)))
+    };
+    let mut steps = Vec::new();
+    match record.task_definition {
+        None => {
+            if let Some(arn) = task.task_definition_arn.as_deref() {
+                steps.push(NextStep {
+                    what: format!(
+                        "task definition {} is not in the input: its containers' settings and log configuration are unknown",
+                        arn.rsplit('/').next().unwrap_or(arn)
+                    ),
+                    command: Some(format!(
+                        "aws ecs describe-task-definition --task-definition {}{}",
+                        shell_word(arn),
+                        region_flag(region)
+                    )),
+                });
+            }
+        }
+        Some(index) => {
+            for definition in &evidence.task_definitions[index]
+                .definition
+                .container_definitions
+            {
+                let Some(name) = definition.name.as_deref() else {
+                    continue;
+                };
+                let ran = task
+                    .containers
+                    .iter()
+                    .any(|c| c.name.as_deref() == Some(name) && c.exit_code.is_some());
+                if !ran || !evidence.task_logs(&record.task_id, Some(name)).is_empty() {
+                    continue;
+                }
+                steps.push(log_step(
+                    name,
+                    &record.task_id,
+                    definition.log_configuration.as_ref(),
+                    region,
+                ));
+            }
+        }
+    }
+    if let Some(service) = task
+        .group
+        .as_deref()
+        .and_then(|g| g.strip_prefix("service:"))
+        && record.service.is_none()
+    {
+        let cluster = task
+            .cluster_arn
+            .as_deref()
+            .or(evidence.manifest.cluster.as_deref())
+            .map(|c| format!(" --cluster {}", shell_word(c)))
+            .unwrap_or_default();
+        steps.push(NextStep {
+            what: format!(
+                "service {service} is not in the input: its events and deployments are unknown"
+            ),
+            command: Some(format!(
+                "aws ecs describe-services{cluster} --services {}{}",
+                shell_word(service),
+                region_flag(region)
+            )),
+        });
+    }
+    if steps.is_empty() {
+        steps.push(NextStep {
+            what: "nothing the rules read is missing: no rule knows this failure yet".to_owned(),
+            command: Some("ecs-autopsy rules new <failure-mode-id>".to_owned()),
+        });
+    }
+    steps
+}
+
+/// How to get the log lines of container `name` of task `task_id`, which the input lacks.
+fn log_step(
+    name: &str,
+    task_id: &str,
+    config: Option<&recorder::model::LogConfiguration>,
+    region: Option<&str>,
+) -> NextStep {
+    let Some(config) = config else {
+        return NextStep {
+            what: format!("container \"{name}\" has no log configuration: its output was not kept"),
+            command: None,
+        };
+    };
+    let driver = config.log_driver.as_deref().unwrap_or("unknown");
+    if driver != "awslogs" {
+        return NextStep {
+            what: format!(
+                "container \"{name}\" logs through the {driver} driver, which the input does not hold: look where that driver sends its lines"
+            ),
+            command: None,
+        };
+    }
+    let region = config
+        .options
+        .get("awslogs-region")
+        .map(String::as_str)
+        .or(region)
+        .map_or_else(String::new, |r| format!(" --region {}", shell_word(r)));
+    let missing = format!("no log lines of container \"{name}\" in the input");
+    let command = match (
+        config.options.get("awslogs-group"),
+        config.options.get("awslogs-stream-prefix"),
+    ) {
+        (Some(group), Some(prefix)) => Some(format!(
+            "aws logs get-log-events --log-group-name {} --log-stream-name {} --start-from-head{region}",
+            shell_word(group),
+            shell_word(&format!("{prefix}/{name}/{task_id}"))
+        )),
+        // Without a prefix, awslogs names the stream after the Docker container id, which
+        // describe-tasks does not give: list the group's latest streams.
+        (Some(group), None) => Some(format!(
+            "aws logs describe-log-streams --log-group-name {} --order-by LastEventTime --descending --max-items 5{region}",
+            shell_word(group)
+        )),
+        (None, _) => None,
+    };
+    NextStep {
+        what: missing,
+        command,
+    }
+}
+
+/// `word` as one shell word: as it is when it has no special characters, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:@=,+-".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// Points each undiagnosed task at a diagnosed one of the same task definition whose containers
+/// exited the same way (the same names and exit codes): the usual case is a crash loop where
+/// only one task's log lines were kept.
+fn same_stop_diagnosed(tasks: &mut [TaskSummary]) {
+    /// Each container's name and exit code.
+    type Exits = Vec<(String, Option<i64>)>;
+    /// A diagnosed task: its task definition, exits, root cause and id.
+    struct Diagnosed {
+        definition: Option<String>,
+        exits: Exits,
+        rule: String,
+        id: String,
+    }
+    let exits = |task: &TaskSummary| -> Exits {
+        task.containers
+            .iter()
+            .map(|c| (c.name.clone(), c.exit_code))
+            .collect()
+    };
+    let diagnosed: Vec<Diagnosed> = tasks
+        .iter()
+        .filter_map(|task| {
+            Some(Diagnosed {
+                definition: task.task_definition.clone(),
+                exits: exits(task),
+                rule: task.root_cause.clone()?,
+                id: task.task_id.clone(),
+            })
+        })
+        .collect();
+    for task in tasks.iter_mut() {
+        if task.verdict != TaskVerdict::Undiagnosed || task.task_definition.is_none() {
+            continue;
+        }
+        let mine = exits(task);
+        if mine.iter().all(|(_, code)| code.is_none()) {
+            continue;
+        }
+        if let Some(Diagnosed { rule, id, .. }) = diagnosed
+            .iter()
+            .find(|d| d.definition == task.task_definition && d.exits == mine)
+        {
+            task.next_steps.insert(
+                0,
+                NextStep {
+                    what: format!(
+                        "task {id} of the same task definition, whose containers exited the same way, stopped for {rule}: likely the same cause, which this task's input cannot show"
+                    ),
+                    command: None,
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn commands_quote_what_a_shell_would_split_or_expand() {
+        assert_eq!(shell_word("/ecs/api"), "/ecs/api");
+        assert_eq!(
+            shell_word("arn:aws:ecs:us-east-1:123456789012:task-definition/api:7"),
+            "arn:aws:ecs:us-east-1:123456789012:task-definition/api:7"
+        );
+        assert_eq!(shell_word("my group"), "'my group'");
+        assert_eq!(shell_word("$(rm -rf ~)"), "'$(rm -rf ~)'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
     }
 }

@@ -119,6 +119,12 @@ impl Report {
                         .unwrap_or_default();
                     let _ = writeln!(out, "    container {}: {exit}{reason}", container.name);
                 }
+                for step in &task.next_steps {
+                    let _ = writeln!(out, "    {:<8}  {}", "next", step.what);
+                    if let Some(command) = &step.command {
+                        let _ = writeln!(out, "    {:<8}  {command}", "");
+                    }
+                }
             }
             for finding in mine {
                 render_finding_text(&mut out, finding, &p);

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use crate::runtime::api::{
-    ContainerHandle, TaskHandle, cite, grep_logs, int, json, log_lines, option, string,
+    ContainerHandle, TaskHandle, cite, dependency_lines, grep_logs, int, json, log_lines, option,
+    string,
 };
 use crate::runtime::registry::Api;
 
@@ -50,7 +51,7 @@ pub(super) fn register(api: &mut Api<'_>) {
             c.container()
                 .reason
                 .as_deref()
-                .is_some_and(crate::runtime::helpers::is_oom_kill)
+                .is_some_and(crate::classify::exit::is_oom_kill)
         },
     )
     .get(
@@ -94,6 +95,14 @@ pub(super) fn register(api: &mut Api<'_>) {
         |c: &mut ContainerHandle, pattern: &str| {
             let task_id = &c.ev.tasks[c.task].task_id;
             grep_logs(&c.ev, task_id, c.container().name.as_deref(), pattern)
+        },
+    )
+    .func(
+        "dependency_failures()",
+        "The container's log lines that report a failure to resolve, reach, secure or log in to a\ndependency (`dependency_failure(line.message)` is not `()`), oldest first.",
+        |c: &mut ContainerHandle| {
+            let task_id = &c.ev.tasks[c.task].task_id;
+            dependency_lines(&c.ev, task_id, c.container().name.as_deref())
         },
     )
     .func(

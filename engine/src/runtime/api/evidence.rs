@@ -5,8 +5,8 @@ use std::sync::Arc;
 use rhai::{Array, Dynamic, Map};
 
 use crate::runtime::api::{
-    EvidenceHandle, ServiceHandle, TaskDefinitionHandle, TaskHandle, array, json, option, string,
-    task_handles,
+    EvidenceHandle, FailureHandle, ServiceHandle, TaskDefinitionHandle, TaskHandle, array, json,
+    option, string, task_handles,
 };
 use crate::runtime::registry::Api;
 
@@ -98,6 +98,12 @@ pub(super) fn register(api: &mut Api<'_>) {
                     Dynamic::from_map(map)
                 })
                 .collect::<Array>()
+        })
+        .func("failures()", "The `failures[]` entries of every DescribeTasks and RunTask response in the bundle, in call\norder: what ECS could not place or describe (`Failure`).", |ev: &mut EvidenceHandle| {
+            array((0..ev.0.failures.len()).map(|index| FailureHandle {
+                ev: Arc::clone(&ev.0),
+                index,
+            }))
         })
         .func("failed_calls()", "The AWS calls that failed while recording: maps of `service`, `operation`, `code`,\n`message` and `path`. A rule that needs a failed call's evidence can say so.", |ev: &mut EvidenceHandle| {
             ev.0.failed_calls

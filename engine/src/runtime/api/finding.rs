@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::model::{Fact, Subject};
 use crate::runtime::api::{
-    ContainerHandle, RhaiResult, ScriptFinding, ServiceHandle, TaskHandle, json,
+    ContainerHandle, FailureHandle, RhaiResult, ScriptFinding, ServiceHandle, TaskHandle, json,
 };
 use crate::runtime::registry::Api;
 
@@ -57,6 +57,10 @@ pub(super) fn register(api: &mut Api<'_>) {
         })
         .func("finding(subject, message)", "A finding about a service, for service-level failures (placement, deployments).", |service: ServiceHandle, message: &str| {
             new_finding(Subject::Service(service.index), message)
+        })
+        .func("finding(subject, message)", "A finding about a `failures[]` entry of DescribeTasks or RunTask, when there is no task to
+report on (a RunTask that placed nothing).", |failure: FailureHandle, message: &str| {
+            new_finding(Subject::Failure(failure.index), message)
         })
         .get("message", "The finding's message.", |f: &mut ScriptFinding| f.message.clone())
         .func("evidence(fact)", "Adds one `Fact` as evidence; returns the finding.", |f: &mut ScriptFinding, fact: Fact| {

@@ -51,6 +51,11 @@ pub(super) fn register(api: &mut Api<'_>) {
         },
     )
     .func(
+        "dependency_failure() -> map?",
+        "`dependency_failure(line.message)`: `#{ kind, target }` when the line reports a failure to\nreach a dependency, else `()`.",
+        |l: &mut LogLineHandle| crate::runtime::helpers::dependency_failure(&l.line().message),
+    )
+    .func(
         "to_string()",
         "The line's text.",
         |l: &mut LogLineHandle| l.line().message.clone(),

@@ -8,6 +8,7 @@
 
 mod container;
 mod evidence;
+mod failure;
 mod finding;
 mod log_line;
 mod service;
@@ -66,6 +67,13 @@ pub(crate) struct ContainerDefinitionHandle {
     index: usize,
 }
 
+/// One entry of a DescribeTasks or RunTask response's `failures[]`.
+#[derive(Debug, Clone)]
+pub(crate) struct FailureHandle {
+    ev: Ev,
+    index: usize,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct ServiceHandle {
     ev: Ev,
@@ -106,6 +114,11 @@ impl TaskHandle {
     }
     fn task(&self) -> &model::Task {
         &self.record().task
+    }
+    /// The task definition the task ran, when the bundle holds it.
+    fn definition(&self) -> Option<&model::TaskDefinition> {
+        let index = self.record().task_definition?;
+        Some(&self.ev.task_definitions[index].definition)
     }
 }
 
@@ -286,6 +299,16 @@ fn grep_logs(ev: &Ev, task_id: &str, container: Option<&str>, pattern: &str) -> 
     ))
 }
 
+/// The log lines of one task (optionally one container) that report a dependency failure.
+fn dependency_lines(ev: &Ev, task_id: &str, container: Option<&str>) -> Array {
+    array(
+        lines_where(ev, task_id, container, |line| {
+            crate::classify::dependency::classify(&line.message).is_some()
+        })
+        .into_iter(),
+    )
+}
+
 /// Handles to the log lines of one task (optionally one container) that `keep` accepts, oldest
 /// first across its streams; lines without a timestamp keep their stream order, first.
 fn lines_where(
@@ -317,6 +340,7 @@ pub(crate) fn register(engine: &mut Engine) -> Vec<TypeDoc> {
     task::register(&mut api);
     container::register(&mut api);
     task_definition::register(&mut api);
+    failure::register(&mut api);
     service::register(&mut api);
     log_line::register(&mut api);
     finding::register(&mut api);

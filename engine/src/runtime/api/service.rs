@@ -100,7 +100,7 @@ pub(super) fn register(api: &mut Api<'_>) {
             s.service()
                 .deployment_configuration
                 .as_ref()
-                .map_or(Dynamic::UNIT, json)
+                .map_or(Dynamic::UNIT, deployment_configuration)
         })
         .get("deployments: array", "The deployments, newest first, as in AWS (`status`, `rolloutState`, `taskDefinition`,\n`failedTasks`, …).", |s: &mut ServiceHandle| {
             json(&s.service().deployments)
@@ -191,4 +191,26 @@ pub(super) fn register(api: &mut Api<'_>) {
             value: Value::String(e.event().message.clone().unwrap_or_default()),
         },
     );
+}
+
+/// The deployment configuration as rules read it: a map only when the bundle holds an object,
+/// and its percentages only when they are integers, so that a rule's arithmetic on them cannot
+/// fail on a malformed bundle (a missing key reads as `()`). Evidence paths still cite the
+/// bundle's own values.
+fn deployment_configuration(value: &Value) -> Dynamic {
+    let Value::Object(fields) = value else {
+        return Dynamic::UNIT;
+    };
+    let mut map = Map::new();
+    for (key, field) in fields {
+        let typed = match key.as_str() {
+            "maximumPercent" | "minimumHealthyPercent" => field.as_i64().map(Dynamic::from),
+            "deploymentCircuitBreaker" | "alarms" => field.is_object().then(|| json(field)),
+            _ => Some(json(field)),
+        };
+        if let Some(typed) = typed {
+            map.insert(key.as_str().into(), typed);
+        }
+    }
+    Dynamic::from_map(map)
 }

@@ -12,17 +12,16 @@ use serde_json::Value;
 
 use recorder::model;
 
+use crate::classify::image::ImageRef;
+use crate::classify::network::{is_network_failure, network_cause, network_target_named};
+use crate::classify::pull::{self, PullClass, PullContext, PullFailure};
 use crate::evidence::TaskRecord;
 use crate::model::Fact;
 use crate::runtime::api::{TaskHandle, json, string};
-use crate::runtime::helpers::{
-    ImageRef, PullFailure, classify_pull_failure, is_network_failure, network_cause,
-    network_target_named,
-};
 
 static PULL_ERROR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"CannotPull\w*Error|(?:pull image manifest|ref pull|inspect image) has been retried",
+        r"CannotPull\w*Error|(?:pull image manifest|ref pull|inspect image) has been retried|failed to normalize image reference|invalid reference format",
     )
     .expect("valid")
 });
@@ -41,10 +40,36 @@ struct PullFact {
     container: Option<String>,
     /// The image it was pulling (from the container, the error text, or the only container).
     image: String,
-    kind: PullFailure,
+    class: PullClass,
 }
 
-fn pull_fact(record: &TaskRecord) -> Option<PullFact> {
+/// What the pull's classification may use besides the text: the task's account and whether
+/// the container definition of `container` gives registry credentials.
+fn pull_context<'a>(
+    record: &'a TaskRecord,
+    definition: Option<&model::TaskDefinition>,
+    container: Option<&str>,
+) -> PullContext<'a> {
+    let task_account = record
+        .task
+        .task_arn
+        .as_deref()
+        .and_then(|arn| arn.split(':').nth(4))
+        .filter(|account| !account.is_empty());
+    let has_credentials = definition.is_some_and(|definition| {
+        definition
+            .container_definitions
+            .iter()
+            .filter(|c| container.is_none() || c.name.as_deref() == container)
+            .any(|c| c.repository_credentials.is_some())
+    });
+    PullContext {
+        task_account,
+        has_credentials,
+    }
+}
+
+fn pull_fact(record: &TaskRecord, definition: Option<&model::TaskDefinition>) -> Option<PullFact> {
     let from_container = record
         .task
         .containers
@@ -65,12 +90,12 @@ fn pull_fact(record: &TaskRecord) -> Option<PullFact> {
     let (text, path, container) = if let Some((index, c)) = from_container {
         let text = c.reason.clone().unwrap_or_default();
         let image = ImageRef::parse(c.image.as_deref().unwrap_or_default());
+        let context = pull_context(record, definition, c.name.as_deref());
+        let kind = |text: &str| pull::classify(text, &image, context).failure;
         // A container reason is capped at 255 characters: when the cut left nothing to
         // classify, the task's stop reason may still hold the whole text.
-        let unknown = classify_pull_failure(&text, &image) == PullFailure::Unknown;
-        let whole = from_task.filter(|(reason, _)| {
-            unknown && classify_pull_failure(reason, &image) != PullFailure::Unknown
-        });
+        let unknown = kind(&text) == PullFailure::Unknown;
+        let whole = from_task.filter(|(reason, _)| unknown && kind(reason) != PullFailure::Unknown);
         match whole {
             Some((reason, path)) => (reason, path, Some(c)),
             None => (
@@ -96,25 +121,28 @@ fn pull_fact(record: &TaskRecord) -> Option<PullFact> {
             _ => None,
         })
         .unwrap_or_default();
-    let kind = classify_pull_failure(&text, &ImageRef::parse(&image));
+    let name = container.and_then(|c| c.name.clone());
+    let context = pull_context(record, definition, name.as_deref());
+    let class = pull::classify(&text, &ImageRef::parse(&image), context);
     Some(PullFact {
         text,
         path,
-        container: container.and_then(|c| c.name.clone()),
+        container: name,
         image,
-        kind,
+        class,
     })
 }
 
 /// `task.pull_failure()`: the task's image pull failure as a map, or `()`.
 pub(super) fn pull_failure(task: &TaskHandle) -> Dynamic {
-    let Some(pull) = pull_fact(task.record()) else {
+    let Some(pull) = pull_fact(task.record(), task.definition()) else {
         return Dynamic::UNIT;
     };
     let mut map = Map::new();
     map.insert("text".into(), pull.text.clone().into());
     map.insert("image".into(), pull.image.into());
-    map.insert("kind".into(), pull.kind.as_str().into());
+    map.insert("kind".into(), pull.class.failure.as_str().into());
+    map.insert("why".into(), pull.class.why.into());
     map.insert("container".into(), string(pull.container.as_ref()));
     map.insert(
         "fact".into(),
@@ -192,7 +220,7 @@ fn network_target(record: &TaskRecord, text: &str) -> String {
     if let Some(named) = network_target_named(text) {
         return named.to_owned();
     }
-    if let Some(pull) = pull_fact(record).filter(|pull| !pull.image.is_empty()) {
+    if let Some(pull) = pull_fact(record, None).filter(|pull| !pull.image.is_empty()) {
         let image = ImageRef::parse(&pull.image);
         return if image.is_ecr() {
             "Amazon ECR".to_owned()
