@@ -152,9 +152,223 @@ pub fn stop_kind(id: &str) -> StopKind {
     }
 }
 
+/// What each failure mode's rule reads to decide, for the "closest rules" of an undiagnosed
+/// task: the evidence it would have needed.
+const READS: &[(&str, &str)] = &[
+    (
+        "app-startup-crash",
+        "an exception or fatal error in the container's last log lines",
+    ),
+    (
+        "app-missing-config",
+        "a log line naming a missing or empty setting",
+    ),
+    (
+        "app-dependency-unreachable",
+        "a log line saying a host did not resolve, refused or timed out",
+    ),
+    (
+        "app-heap-exhausted",
+        "a runtime's out-of-heap line in the container's logs",
+    ),
+    (
+        "oom-container-limit",
+        "the container reason `OutOfMemoryError`",
+    ),
+    (
+        "elb-health-check-failed",
+        "a stop reason or service event naming failed ELB health checks",
+    ),
+    (
+        "container-health-check-failed",
+        "a stop reason naming the container health check",
+    ),
+    (
+        "health-check-grace-too-short",
+        "health-check kills while the app was still starting",
+    ),
+    (
+        "graceful-stop",
+        "a stop ECS, a deployment or a user initiated",
+    ),
+    (
+        "sidecar-exit-on-shutdown",
+        "a sidecar that exited while the task was stopping",
+    ),
+    (
+        "essential-sidecar-exited",
+        "an essential sidecar that exited first",
+    ),
+    (
+        "segfault",
+        "a crash signal (139, 134) and the lines before it",
+    ),
+    (
+        "entrypoint-not-found",
+        "an exec or `not found` error for the container's command",
+    ),
+    (
+        "exec-format-arch-mismatch",
+        "`exec format error` or an image without the task's platform",
+    ),
+    (
+        "app-exited-zero",
+        "a service task whose essential container exited 0",
+    ),
+    (
+        "task-completed",
+        "a standalone task whose essential containers all exited 0",
+    ),
+    (
+        "image-not-found",
+        "a pull error saying the image, tag or digest does not exist",
+    ),
+    (
+        "image-pull-auth-denied",
+        "a pull error the registry refused",
+    ),
+    (
+        "image-pull-rate-limited",
+        "a pull error the registry throttled",
+    ),
+    (
+        "task-network-egress-blocked",
+        "a start-up error that timed out reaching an AWS endpoint",
+    ),
+    (
+        "referenced-resource-not-found",
+        "a start-up error naming a missing secret, parameter or log group",
+    ),
+    (
+        "execution-role-access-denied",
+        "a start-up error the execution role was refused",
+    ),
+    ("log-config-error", "a start-up error of the log driver"),
+    ("volume-mount-failed", "a start-up error mounting a volume"),
+    (
+        "transient-platform-error",
+        "a platform error ECS says to retry",
+    ),
+    ("host-disk-full", "`no space left on device` on the host"),
+    ("spot-interruption", "stop code `SpotInterruption`"),
+    (
+        "infrastructure-maintenance",
+        "stop code `TerminationNotice` or a maintenance event",
+    ),
+];
+
+/// The failure modes whose rules read stops like this one, with what each reads, most likely
+/// first: for an undiagnosed task, the rules that came closest. From the stop code, the stop
+/// reason's error name and the containers' exit codes; at most five.
+pub fn closest(
+    stop_code: Option<&str>,
+    stopped_reason: Option<&str>,
+    exit_codes: &[i64],
+) -> Vec<(&'static str, &'static str)> {
+    let reason = stopped_reason.unwrap_or_default();
+    let mut ids: Vec<&str> = Vec::new();
+    match stop_code.unwrap_or_default() {
+        "SpotInterruption" => ids.push("spot-interruption"),
+        "TerminationNotice" => ids.push("infrastructure-maintenance"),
+        "UserInitiated" | "ServiceSchedulerInitiated" => ids.push("graceful-stop"),
+        _ => {}
+    }
+    if reason.contains("CannotPull") {
+        ids.extend([
+            "image-not-found",
+            "image-pull-auth-denied",
+            "image-pull-rate-limited",
+            "task-network-egress-blocked",
+        ]);
+    }
+    if reason.contains("ResourceInitializationError") || reason.contains("ResourceNotFound") {
+        ids.extend([
+            "referenced-resource-not-found",
+            "execution-role-access-denied",
+            "task-network-egress-blocked",
+            "log-config-error",
+            "volume-mount-failed",
+        ]);
+    }
+    if [
+        "CannotStartContainerError",
+        "CannotCreateContainerError",
+        "DockerStateError",
+    ]
+    .iter()
+    .any(|name| reason.contains(name))
+    {
+        ids.extend([
+            "entrypoint-not-found",
+            "exec-format-arch-mismatch",
+            "host-disk-full",
+        ]);
+    }
+    // A container that exited 0 beside one that failed says nothing about the failure.
+    let failed = exit_codes.iter().any(|&code| code != 0);
+    for &code in exit_codes {
+        match code {
+            0 if failed => {}
+            0 => ids.extend(["app-exited-zero", "task-completed"]),
+            126 | 127 => ids.extend(["entrypoint-not-found", "exec-format-arch-mismatch"]),
+            134 | 139 => ids.extend(["segfault", "app-heap-exhausted"]),
+            137 => ids.extend([
+                "oom-container-limit",
+                "elb-health-check-failed",
+                "container-health-check-failed",
+                "essential-sidecar-exited",
+            ]),
+            143 => ids.extend([
+                "elb-health-check-failed",
+                "graceful-stop",
+                "sidecar-exit-on-shutdown",
+            ]),
+            _ => ids.extend([
+                "app-startup-crash",
+                "app-missing-config",
+                "app-dependency-unreachable",
+            ]),
+        }
+    }
+    if ids.is_empty() && stop_code == Some("TaskFailedToStart") {
+        ids.push("transient-platform-error");
+    }
+    let mut seen = Vec::new();
+    for id in ids {
+        if !seen.contains(&id) {
+            seen.push(id);
+        }
+    }
+    seen.into_iter()
+        .filter_map(|id| READS.iter().find(|(read, _)| *read == id).copied())
+        .take(5)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_failure_mode_closest_names_says_what_it_reads() {
+        for (id, _) in READS {
+            assert!(is_failure_mode(id), "{id}");
+        }
+        let crash = closest(Some("EssentialContainerExited"), None, &[1]);
+        assert_eq!(crash[0].0, "app-startup-crash");
+        let pull = closest(
+            Some("TaskFailedToStart"),
+            Some("CannotPullContainerError: something new"),
+            &[],
+        );
+        assert_eq!(pull[0].0, "image-not-found");
+        assert!(closest(None, None, &[]).is_empty());
+        let mixed = closest(Some("EssentialContainerExited"), None, &[1, 0]);
+        assert!(
+            mixed.iter().all(|(id, _)| *id != "task-completed"),
+            "{mixed:?}"
+        );
+    }
 
     #[test]
     fn precedence_lists_every_failure_mode_once() {

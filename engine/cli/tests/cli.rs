@@ -731,7 +731,8 @@ fn epoch_seconds(text: &str) -> Option<f64> {
 }
 
 #[test]
-fn undiagnosed_tasks_say_what_to_fetch_and_which_task_stopped_the_same_way() {
+fn undiagnosed_tasks_say_what_to_fetch_which_rules_came_closest_and_which_task_stopped_the_same_way()
+ {
     // Three tasks of one revision crash-looped; only the last kept its log lines.
     let case =
         fixture("real/gh-valheim-ecs-fargate-cdk-25-supervisord-setuptools-crash-loop/aws-cli");
@@ -751,6 +752,11 @@ fn undiagnosed_tasks_say_what_to_fetch_and_which_task_stopped_the_same_way() {
     assert_eq!(undiagnosed.len(), 2);
     for task in undiagnosed {
         let id = task["task_id"].as_str().expect("task id");
+        // Exit 1: the rules that read a crashing app's log lines came closest.
+        assert_eq!(
+            task["closest_rules"][0]["rule"], "app-startup-crash",
+            "{task}"
+        );
         let steps = task["next_steps"].as_array().expect("next steps");
         let sibling = steps[0]["what"].as_str().expect("what");
         assert!(

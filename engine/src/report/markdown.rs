@@ -90,6 +90,13 @@ impl Report {
                     }
                     let _ = writeln!(out, "{fence}\n");
                 }
+                if !task.closest_rules.is_empty() {
+                    let _ = writeln!(out, "Closest rules, and what each would have needed:\n");
+                    for closest in &task.closest_rules {
+                        let _ = writeln!(out, "- `{}`: {}", closest.rule, closest.reads);
+                    }
+                    out.push('\n');
+                }
                 if !task.next_steps.is_empty() {
                     let _ = writeln!(out, "Next steps:\n");
                     for step in &task.next_steps {

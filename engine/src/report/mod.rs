@@ -66,11 +66,22 @@ pub struct TaskSummary {
     pub last_log_lines: Vec<String>,
     /// Lifecycle timestamps, service events naming the task and its log lines, in time order.
     pub timeline: Vec<crate::timeline::Entry>,
+    /// For undiagnosed tasks only: the failure modes whose rules read stops like this one, and
+    /// what each would have needed (since 0.2.0).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closest_rules: Vec<ClosestRule>,
     /// For undiagnosed tasks only: what the input lacks that could explain the stop, each with
     /// the AWS CLI command that fetches it, and diagnosed tasks that stopped the same way
     /// (since 0.2.0).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub next_steps: Vec<NextStep>,
+}
+
+/// A rule that reads stops like an undiagnosed task's, and what it would have needed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClosestRule {
+    pub rule: String,
+    pub reads: String,
 }
 
 /// What to look at next for an undiagnosed task: evidence its input lacks and how to get it,
@@ -270,6 +281,23 @@ impl Report {
                     .collect(),
                 last_log_lines,
                 timeline: crate::timeline::build(evidence, task_index),
+                closest_rules: if verdict == TaskVerdict::Undiagnosed {
+                    let exits: Vec<i64> =
+                        task.containers.iter().filter_map(|c| c.exit_code).collect();
+                    crate::taxonomy::closest(
+                        task.stop_code.as_deref(),
+                        task.stopped_reason.as_deref(),
+                        &exits,
+                    )
+                    .into_iter()
+                    .map(|(rule, reads)| ClosestRule {
+                        rule: rule.to_owned(),
+                        reads: reads.to_owned(),
+                    })
+                    .collect()
+                } else {
+                    Vec::new()
+                },
                 next_steps: if verdict == TaskVerdict::Undiagnosed {
                     next_steps(evidence, record)
                 } else {
@@ -553,6 +581,11 @@ fn next_steps(
             }
         }
         Some(index) => {
+            // The containers that failed, when some did: the others' logs rarely say why.
+            let failed = task
+                .containers
+                .iter()
+                .any(|c| c.exit_code.is_some_and(|code| code != 0));
             for definition in &evidence.task_definitions[index]
                 .definition
                 .container_definitions
@@ -560,10 +593,10 @@ fn next_steps(
                 let Some(name) = definition.name.as_deref() else {
                     continue;
                 };
-                let ran = task
-                    .containers
-                    .iter()
-                    .any(|c| c.name.as_deref() == Some(name) && c.exit_code.is_some());
+                let ran = task.containers.iter().any(|c| {
+                    c.name.as_deref() == Some(name)
+                        && c.exit_code.is_some_and(|code| !failed || code != 0)
+                });
                 if !ran || !evidence.task_logs(&record.task_id, Some(name)).is_empty() {
                     continue;
                 }

@@ -119,6 +119,10 @@ impl Report {
                         .unwrap_or_default();
                     let _ = writeln!(out, "    container {}: {exit}{reason}", container.name);
                 }
+                for (i, closest) in task.closest_rules.iter().enumerate() {
+                    let label = if i == 0 { "closest" } else { "" };
+                    let _ = writeln!(out, "    {label:<8}  {}: {}", closest.rule, closest.reads);
+                }
                 for step in &task.next_steps {
                     let _ = writeln!(out, "    {:<8}  {}", "next", step.what);
                     if let Some(command) = &step.command {
