@@ -154,23 +154,9 @@ fn latest_time(bundle: &Bundle) -> Option<crate::time::Timestamp> {
                         .map(|t| t.0),
                 );
             }
-            Response::GetLogEvents(response) => {
-                times.extend(
-                    response
-                        .events
-                        .iter()
-                        .filter_map(|e| e.timestamp)
-                        .map(|t| t.0),
-                );
-            }
-            Response::FilterLogEvents(response) => {
-                times.extend(
-                    response
-                        .events
-                        .iter()
-                        .filter_map(|e| e.timestamp)
-                        .map(|t| t.0),
-                );
+            Response::GetLogEvents(crate::model::GetLogEventsResponse { events, .. })
+            | Response::FilterLogEvents(crate::model::FilterLogEventsResponse { events, .. }) => {
+                times.extend(events.iter().filter_map(|e| e.timestamp).map(|t| t.0));
             }
             _ => {}
         }
