@@ -345,16 +345,17 @@ fn repeated_stops_are_collapsed() {
         Some("2026-11-24T10:02:57.000Z")
     );
 
-    // The text shows the first task of a group in full and lists the others.
+    // The text shows the newest task of a group in full and lists the others.
     let text = report.render_text(false);
     assert!(text.contains(
         "repeated    4 tasks stopped the same way between 2026-11-24T09:41:57.000Z and 2026-11-24T10:02:57.000Z: b7c6d5e4f3a24b1c9d8e7f6a5b4c3d2e, ba5e521574f6b59f99c8f72cc3fb5eff, 38eb000ad8d141bf324f6738605041c2, a64e85ee0f5b12769d0f9d28c7d73dd8"
     ), "{text}");
-    assert!(text.contains("task b7c6d5e4f3a24b1c9d8e7f6a5b4c3d2e "));
+    assert!(text.contains("task a64e85ee0f5b12769d0f9d28c7d73dd8 "));
     assert!(!text.contains("task ba5e521574f6b59f99c8f72cc3fb5eff "));
-    assert!(!text.contains("task a64e85ee0f5b12769d0f9d28c7d73dd8 "));
+    assert!(!text.contains("task b7c6d5e4f3a24b1c9d8e7f6a5b4c3d2e "));
     let markdown = report.render_markdown();
     assert!(markdown.contains("**Repeated:** 4 tasks stopped the same way"));
+    assert!(markdown.contains("### Task `a64e85ee0f5b12769d0f9d28c7d73dd8`"));
     assert!(!markdown.contains("### Task `ba5e521574f6b59f99c8f72cc3fb5eff`"));
     // JSON still lists every task.
     assert_eq!(report.tasks.len(), EXPECTED.len());
@@ -381,12 +382,12 @@ fn per_service_split() {
         ]
     );
     assert!(report.render_markdown().contains(
-        "| service | stopped | application | OOM | health checks | start-up/infrastructure | benign | other | undiagnosed |\n|---|---|---|---|---|---|---|---|---|\n| web | 15 | 7 | 4 | 3 | 0 | 1 | 0 | 0 |\n"
+        "| service | running | stopped | application | OOM | health checks | start-up/infrastructure | benign | other | undiagnosed |\n|---|---|---|---|---|---|---|---|---|---|\n| web | 1/2 running, 1 pending | 15 | 7 | 4 | 3 | 0 | 1 | 0 | 0 |\n"
     ));
     let text = report.render_text(false);
     assert!(
         text.contains(
-            "  service web: 15 stopped: 7 application, 4 OOM, 3 health checks, 1 benign\n"
+            "  service web: 15 stopped: 7 application, 4 OOM, 3 health checks, 1 benign · 1/2 running, 1 pending · deployments checkout:14 IN_PROGRESS, 3 failed tasks\n"
         )
     );
 }

@@ -811,3 +811,104 @@ fn undiagnosed_tasks_say_what_to_fetch_which_rules_came_closest_and_which_task_s
         "{commands:?}"
     );
 }
+
+/// The 31-task example with every stopped task copied six more times, a little earlier and
+/// under another id: over 200 stopped tasks of the same two services.
+fn scaled_mixed_bundle(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(fixture("mixed/two-services/bundle.json")).expect("bundle");
+    let mut bundle: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let calls = bundle["calls"].as_array_mut().expect("calls");
+    for call in calls.iter_mut() {
+        if call["operation"] != "DescribeTasks" {
+            continue;
+        }
+        let tasks = call["response"]["tasks"].as_array_mut().expect("tasks");
+        let originals: Vec<serde_json::Value> = tasks
+            .iter()
+            .filter(|t| t["lastStatus"] == "STOPPED")
+            .cloned()
+            .collect();
+        for copy in 1..=6 {
+            for original in &originals {
+                let mut task = original.clone();
+                let arn = task["taskArn"].as_str().expect("arn").to_owned();
+                task["taskArn"] = format!("{arn}{copy:02}").into();
+                if let Some(at) = task["stoppedAt"].as_f64() {
+                    task["stoppedAt"] = (at - f64::from(copy) * 60.0).into();
+                }
+                tasks.push(task);
+            }
+        }
+    }
+    let path = dir.join("scaled.json");
+    write(&path, bundle.to_string().as_bytes());
+    path
+}
+
+#[test]
+fn the_first_ten_lines_tell_the_story_and_the_newest_stop_comes_first() {
+    let dir = temp_dir("story");
+    let scaled = scaled_mixed_bundle(&dir);
+    let mixed = fixture("mixed/two-services/bundle.json");
+    for bundle in [mixed, scaled] {
+        let output = run(&["--no-config", "replay", path_str(&bundle)]);
+        assert_eq!(output.status.code(), Some(1));
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let head: Vec<&str> = text.lines().take(10).collect();
+        let json = run(&[
+            "--no-config",
+            "--format",
+            "json",
+            "replay",
+            path_str(&bundle),
+        ]);
+        let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+        let stopped = report["summary"]["stopped_tasks"].as_u64().expect("count");
+        assert!(stopped >= 31, "{stopped}");
+        // What stopped, the failing services with their deployments, and the top cause.
+        assert!(
+            head[2].starts_with(&format!("{stopped} stopped tasks: ")),
+            "{head:#?}"
+        );
+        for service in ["web", "worker"] {
+            assert!(
+                head.iter()
+                    .any(|l| l.starts_with(&format!("  service {service}: "))),
+                "{head:#?}"
+            );
+        }
+        assert!(
+            head.iter()
+                .any(|l| l.contains("FAILED, 3 failed tasks: ECS deployment circuit breaker")),
+            "{head:#?}"
+        );
+        let top = &report["summary"]["causes"][0];
+        let top_line = format!(
+            "  causes    {}×  {} ",
+            top["count"],
+            top["rule"].as_str().expect("rule")
+        );
+        assert!(
+            head[3].starts_with(&top_line),
+            "{top_line} not in {head:#?}"
+        );
+        // The first task block is the newest stop.
+        let newest = report["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .max_by(|a, b| a["stopped_at"].as_str().cmp(&b["stopped_at"].as_str()))
+            .expect("a task");
+        let first_block = text
+            .lines()
+            .find(|l| l.starts_with("task "))
+            .expect("a task block");
+        assert!(
+            first_block.starts_with(&format!(
+                "task {} ",
+                newest["task_id"].as_str().expect("id")
+            )),
+            "{first_block}"
+        );
+    }
+}

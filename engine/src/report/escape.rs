@@ -30,10 +30,28 @@ impl Report {
             .into_iter()
             .for_each(opt);
         all(&mut b.services);
-        r.summary
-            .services
-            .iter_mut()
-            .for_each(|s| text(&mut s.service));
+        for service in &mut r.summary.services {
+            text(&mut service.service);
+            opt(&mut service.steady_at);
+            for d in &mut service.deployments {
+                [
+                    &mut d.id,
+                    &mut d.status,
+                    &mut d.task_definition,
+                    &mut d.rollout_state,
+                    &mut d.rollout_state_reason,
+                ]
+                .into_iter()
+                .for_each(opt);
+            }
+        }
+        for cause in &mut r.summary.causes {
+            text(&mut cause.rule);
+            all(&mut cause.services);
+            [&mut cause.first_stopped_at, &mut cause.last_stopped_at]
+                .into_iter()
+                .for_each(opt);
+        }
         for task in &mut r.tasks {
             [&mut task.task_arn, &mut task.task_id]
                 .into_iter()

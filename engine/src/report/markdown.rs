@@ -21,15 +21,20 @@ impl Report {
         let _ = writeln!(out, "{}\n", md_text(&header(self)));
         let _ = writeln!(out, "**{}**\n", md_text(&summary_line(self)));
         if !self.summary.services.is_empty() {
-            let mut head = "| service | stopped |".to_owned();
-            let mut rule = "|---|---|".to_owned();
+            let mut head = "| service | running | stopped |".to_owned();
+            let mut rule = "|---|---|---|".to_owned();
             for (label, _) in ServiceSummary::default().counts() {
                 let _ = write!(head, " {label} |");
                 rule.push_str("---|");
             }
             let _ = writeln!(out, "{head}\n{rule}");
             for s in &self.summary.services {
-                let mut row = format!("| {} | {} |", md_cell(&s.service), s.stopped_tasks);
+                let mut row = format!(
+                    "| {} | {} | {} |",
+                    md_cell(&s.service),
+                    md_cell(&s.state().unwrap_or_default()),
+                    s.stopped_tasks
+                );
                 for (_, n) in s.counts() {
                     let _ = write!(row, " {n} |");
                 }
@@ -37,9 +42,45 @@ impl Report {
             }
             out.push('\n');
         }
-        for task in &self.tasks {
+        let deployments: Vec<(&str, &crate::report::DeploymentSummary)> = self
+            .summary
+            .services
+            .iter()
+            .flat_map(|s| s.deployments.iter().map(|d| (s.service.as_str(), d)))
+            .collect();
+        if !deployments.is_empty() {
+            let _ = writeln!(out, "Deployments:\n");
+            for (service, deployment) in deployments {
+                let _ = writeln!(
+                    out,
+                    "- `{}`: {}",
+                    md_cell(service),
+                    md_text(&deployment.describe())
+                );
+            }
+            out.push('\n');
+        }
+        if !self.summary.causes.is_empty() {
+            let _ = writeln!(
+                out,
+                "| cause | stopped tasks | services | when |\n|---|---|---|---|"
+            );
+            for cause in &self.summary.causes {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {} | {} |",
+                    md_cell(&cause.rule),
+                    cause.count,
+                    md_cell(&cause.services.join(", ")),
+                    md_cell(&cause.window(self.bundle.recorded_at.get(..10).unwrap_or_default()))
+                );
+            }
+            out.push('\n');
+        }
+        // Newest stop first; a repeat is shown in full at its newest task.
+        for task in self.tasks.iter().rev() {
             let repeat = self.repeat_of(&task.task_id);
-            if repeat.is_some_and(|r| r.task_ids[0] != task.task_id) {
+            if repeat.is_some_and(|r| r.task_ids.last() != Some(&task.task_id)) {
                 continue;
             }
             let _ = writeln!(out, "### Task `{}`\n", md_cell(&task.task_id));

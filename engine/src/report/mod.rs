@@ -9,9 +9,11 @@ mod escape;
 mod json;
 mod markdown;
 mod rank;
+mod story;
 mod text;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use recorder::time::Timestamp;
 use serde::Serialize;
@@ -105,7 +107,7 @@ pub struct Repeat {
     pub count: usize,
     pub first_stopped_at: Option<String>,
     pub last_stopped_at: Option<String>,
-    /// In stop-time order; the first is the one the text report shows in full.
+    /// In stop-time order; the text report shows the last (the newest) in full.
     pub task_ids: Vec<String>,
 }
 
@@ -130,6 +132,45 @@ pub struct ServiceSummary {
     /// Root causes from team rules outside the taxonomy.
     pub other: usize,
     pub undiagnosed: usize,
+    /// The service's counts, when the bundle describes it (since 0.2.0).
+    pub desired_count: Option<i64>,
+    pub running_count: Option<i64>,
+    pub pending_count: Option<i64>,
+    /// Its deployments, newest first as ECS lists them (since 0.2.0).
+    pub deployments: Vec<DeploymentSummary>,
+    /// When it last reached a steady state, per its events (since 0.2.0).
+    pub steady_at: Option<String>,
+}
+
+/// One deployment of a service, as its rollout stands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeploymentSummary {
+    pub id: Option<String>,
+    /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
+    pub status: Option<String>,
+    /// `family:revision`.
+    pub task_definition: Option<String>,
+    /// `IN_PROGRESS`, `COMPLETED` or `FAILED`.
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+    pub desired_count: Option<i64>,
+    pub running_count: Option<i64>,
+    pub failed_tasks: Option<i64>,
+}
+
+/// A root cause across the stopped tasks (or `undiagnosed`), for the report's opening.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cause {
+    pub rule: String,
+    /// Stopped tasks it explains.
+    pub count: usize,
+    /// The services they belong to (`(standalone)` for tasks of no service).
+    pub services: Vec<String>,
+    pub first_stopped_at: Option<String>,
+    pub last_stopped_at: Option<String>,
+    /// The last stop is within five minutes of the recording, or a service it stopped has not
+    /// reached a steady state since.
+    pub still_happening: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,6 +204,8 @@ pub struct Summary {
     pub root_causes: BTreeMap<String, usize>,
     /// Per service (tasks without a service under `(standalone)`), by kind of root cause.
     pub services: Vec<ServiceSummary>,
+    /// The causes, most stops first, then the most recent (since 0.2.0).
+    pub causes: Vec<Cause>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -328,13 +371,21 @@ impl Report {
             .collect();
 
         let count = |v: TaskVerdict| tasks.iter().filter(|t| t.verdict == v).count();
+        let mut services = service_summaries(&tasks);
+        story::add_service_state(evidence, &mut services);
+        let causes = story::causes(
+            &tasks,
+            &services,
+            Timestamp::parse_iso(&evidence.manifest.recorded_at),
+        );
         let summary = Summary {
             stopped_tasks: tasks.len(),
             diagnosed: count(TaskVerdict::Diagnosed),
             benign: count(TaskVerdict::Benign),
             undiagnosed: count(TaskVerdict::Undiagnosed),
             root_causes,
-            services: service_summaries(&tasks),
+            services,
+            causes,
         };
         let problem = summary.undiagnosed > 0
             || findings
@@ -457,16 +508,17 @@ fn summary_line(report: &Report) -> String {
     }
     let mut parts = Vec::new();
     if summary.diagnosed > 0 {
-        let causes: Vec<String> = summary
-            .root_causes
-            .iter()
-            .map(|(rule, n)| format!("{rule} ×{n}"))
-            .collect();
-        parts.push(format!(
-            "{} diagnosed ({})",
-            summary.diagnosed,
-            causes.join(", ")
-        ));
+        // One cause fits on the line; several are ranked below it.
+        match summary.root_causes.iter().next() {
+            Some((rule, _)) if summary.root_causes.len() == 1 => {
+                parts.push(format!("{} diagnosed ({rule})", summary.diagnosed));
+            }
+            _ => parts.push(format!(
+                "{} diagnosed ({} causes)",
+                summary.diagnosed,
+                summary.root_causes.len()
+            )),
+        }
     }
     if summary.benign > 0 {
         parts.push(format!("{} benign", summary.benign));
@@ -509,6 +561,111 @@ fn timeline_label(entry: &crate::timeline::Entry) -> String {
     }
 }
 
+impl DeploymentSummary {
+    /// `api:7 FAILED, 3 failed tasks: ECS deployment circuit breaker: tasks failed to start.`,
+    /// for a service's line.
+    pub fn brief(&self) -> String {
+        let mut text = self
+            .task_definition
+            .clone()
+            .or_else(|| self.id.clone())
+            .unwrap_or_else(|| "deployment".to_owned());
+        if let Some(state) = &self.rollout_state {
+            let _ = write!(text, " {state}");
+        }
+        if let Some(failed) = self.failed_tasks.filter(|&n| n > 0) {
+            let _ = write!(
+                text,
+                ", {failed} failed task{}",
+                if failed == 1 { "" } else { "s" }
+            );
+        }
+        if let Some(reason) = self.telling_reason() {
+            let _ = write!(text, ": {reason}");
+        }
+        text
+    }
+
+    /// The rollout reason when it tells a story (a circuit breaker, a rollback, a failure);
+    /// otherwise it says only "in progress" or "completed".
+    fn telling_reason(&self) -> Option<&str> {
+        let reason = self.rollout_state_reason.as_deref()?;
+        (self.rollout_state.as_deref() == Some("FAILED")
+            || [
+                "circuit breaker",
+                "rolling back",
+                "rolled back",
+                "roll back",
+            ]
+            .iter()
+            .any(|word| reason.contains(word)))
+        .then_some(reason)
+    }
+
+    /// `ecs-svc/1 (api:7) PRIMARY, rollout FAILED, 0/2 running, 5 failed tasks: <reason>`.
+    pub fn describe(&self) -> String {
+        let mut text = self.id.clone().unwrap_or_else(|| "deployment".to_owned());
+        if let Some(definition) = &self.task_definition {
+            let _ = write!(text, " ({definition})");
+        }
+        if let Some(status) = &self.status {
+            let _ = write!(text, " {status}");
+        }
+        if let Some(state) = &self.rollout_state {
+            let _ = write!(text, ", rollout {state}");
+        }
+        if let Some(running) = self.running_count {
+            match self.desired_count {
+                Some(desired) => {
+                    let _ = write!(text, ", {running}/{desired} running");
+                }
+                None => {
+                    let _ = write!(text, ", {running} running");
+                }
+            }
+        }
+        if let Some(failed) = self.failed_tasks.filter(|&n| n > 0) {
+            let _ = write!(
+                text,
+                ", {failed} failed task{}",
+                if failed == 1 { "" } else { "s" }
+            );
+        }
+        if let Some(reason) = self.telling_reason() {
+            let _ = write!(text, ": {reason}");
+        }
+        text
+    }
+}
+
+impl Cause {
+    /// `05:01:02 → 05:55:10, still happening`, with the date of a stop on another day than
+    /// `day` (the recording's, `2026-11-24`).
+    pub fn window(&self, day: &str) -> String {
+        let at = |time: &str| {
+            let (date, clock) = time.split_once('T').unwrap_or((time, ""));
+            let clock = clock.get(..8).unwrap_or(clock);
+            if date == day || clock.is_empty() {
+                clock.to_owned()
+            } else {
+                format!("{date} {clock}")
+            }
+        };
+        let mut text = match (&self.first_stopped_at, &self.last_stopped_at) {
+            (Some(first), Some(last)) if first == last => at(first),
+            (Some(first), Some(last)) => format!("{} → {}", at(first), at(last)),
+            _ => String::new(),
+        };
+        if self.still_happening {
+            if !text.is_empty() {
+                text.push_str(", ");
+            }
+            text.push_str("still happening");
+        }
+        text
+    }
+}
+
 impl Repeat {
     /// `14 tasks stopped the same way between 10:02:03 and 10:41:10: id, id, …`
     pub fn describe(&self) -> String {
@@ -538,8 +695,24 @@ impl ServiceSummary {
         ]
     }
 
+    /// `2/3 running, 1 pending`, when the bundle describes the service.
+    pub fn state(&self) -> Option<String> {
+        let running = self.running_count?;
+        let mut text = match self.desired_count {
+            Some(desired) => format!("{running}/{desired} running"),
+            None => format!("{running} running"),
+        };
+        if let Some(pending) = self.pending_count.filter(|&n| n > 0) {
+            let _ = write!(text, ", {pending} pending");
+        }
+        Some(text)
+    }
+
     /// `12 stopped: 8 application, 3 OOM, 1 undiagnosed` (zero counts left out).
     fn describe(&self) -> String {
+        if self.stopped_tasks == 0 {
+            return "no stopped tasks".to_owned();
+        }
         let parts: Vec<String> = self
             .counts()
             .into_iter()

@@ -61,9 +61,11 @@ impl Report {
                 header(self)
             ))
         );
-        for task in &self.tasks {
+        self.render_story_text(&mut out, &p);
+        // Newest stop first; a repeat is shown in full at its newest task.
+        for task in self.tasks.iter().rev() {
             let repeat = self.repeat_of(&task.task_id);
-            if repeat.is_some_and(|r| r.task_ids[0] != task.task_id) {
+            if repeat.is_some_and(|r| r.task_ids.last() != Some(&task.task_id)) {
                 continue;
             }
             out.push('\n');
@@ -193,12 +195,95 @@ impl Report {
                 self.disabled_rules.join(", ")
             );
         }
+        out
+    }
+
+    /// The opening: what stopped, the top causes ranked, each service's state and deployments.
+    fn render_story_text(&self, out: &mut String, p: &Palette) {
         out.push('\n');
         let _ = writeln!(out, "{}", p.bold(&summary_line(self)));
+        self.render_causes_text(out);
         for service in &self.summary.services {
-            let _ = writeln!(out, "  service {}: {}", service.service, service.describe());
+            let state = service
+                .state()
+                .map(|s| format!(" · {s}"))
+                .unwrap_or_default();
+            let deployments: Vec<String> = service
+                .deployments
+                .iter()
+                .map(crate::report::DeploymentSummary::brief)
+                .collect();
+            let deployments = if deployments.is_empty() {
+                String::new()
+            } else {
+                format!(" · deployments {}", deployments.join("; "))
+            };
+            let _ = writeln!(
+                out,
+                "  service {}: {}{state}{deployments}",
+                service.service,
+                service.describe()
+            );
+            let mut service_causes: Vec<&str> = self
+                .findings
+                .iter()
+                .filter(|f| {
+                    f.task_arn.is_none()
+                        && f.verdict == Verdict::RootCause
+                        && f.service.as_deref() == Some(service.service.as_str())
+                })
+                .map(|f| f.rule.as_str())
+                .collect();
+            service_causes.dedup();
+            if !service_causes.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "    service-level root cause: {} (below)",
+                    service_causes.join(", ")
+                );
+            }
         }
-        out
+    }
+
+    /// The causes, ranked, at most `TOP_CAUSES` of them; each task below names its own.
+    fn render_causes_text(&self, out: &mut String) {
+        const TOP_CAUSES: usize = 3;
+        let day = self.bundle.recorded_at.get(..10).unwrap_or_default();
+        let rows: Vec<[String; 4]> = self
+            .summary
+            .causes
+            .iter()
+            .take(TOP_CAUSES)
+            .map(|c| {
+                [
+                    format!("{}×", c.count),
+                    c.rule.clone(),
+                    c.services.join(", "),
+                    c.window(day),
+                ]
+            })
+            .collect();
+        let width = |column: usize| {
+            rows.iter()
+                .map(|r| r[column].chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let (w0, w1, w2) = (width(0), width(1), width(2));
+        for (index, [count, rule, services, window]) in rows.iter().enumerate() {
+            let label = if index == 0 { "causes" } else { "" };
+            let line =
+                format!("  {label:<8}  {count:>w0$}  {rule:<w1$}  {services:<w2$}  {window}");
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+        let more = self.summary.causes.len().saturating_sub(TOP_CAUSES);
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "            … {more} more cause{} (each task below names its own)",
+                if more == 1 { "" } else { "s" }
+            );
+        }
     }
 }
 
