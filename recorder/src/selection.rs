@@ -13,6 +13,22 @@ pub const STOPPED_AFTER: &str = "stopped_after";
 /// `manifest.selection.limits` key: only this many stopped tasks, the most recent.
 pub const MAX_STOPPED_TASKS: &str = "max_stopped_tasks";
 
+/// `manifest.selection.limits` key: only the stopped tasks of these services (an array of
+/// names), and only these services, are diagnosed. `replay --service` sets it in memory.
+pub const SERVICES_ONLY: &str = "services_only";
+
+/// The services `manifest.selection.limits` narrows a diagnosis to, when it does.
+pub fn services_only(limits: &BTreeMap<String, Value>) -> Option<Vec<String>> {
+    let names = limits.get(SERVICES_ONLY)?.as_array()?;
+    Some(
+        names
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
 /// A task counts as stopped when ECS says so, or when it is on its way there with a stop code.
 pub fn is_stopped(
     last_status: Option<&str>,

@@ -62,6 +62,8 @@ pub(crate) enum Command {
     Diagnose {
         #[command(flatten)]
         live: LiveArgs,
+        #[command(flatten)]
+        view: ViewArgs,
         /// Also save the bundle the diagnosis was made from (redacted unless --no-redact)
         #[arg(long, value_name = "FILE")]
         save: Option<PathBuf>,
@@ -85,6 +87,17 @@ pub(crate) enum Command {
     Replay {
         /// A bundle file (.json or .json.gz) or a directory of AWS CLI JSON outputs
         input: PathBuf,
+        /// Only this service's stopped tasks (repeatable)
+        #[arg(long = "service", value_name = "NAME")]
+        services: Vec<String>,
+        /// Only tasks that stopped within this long before the bundle was recorded, e.g. 30m
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        since: Option<std::time::Duration>,
+        /// At most this many stopped tasks, the most recent
+        #[arg(long, value_name = "N")]
+        max_tasks: Option<usize>,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Create and examine bundles
     #[command(subcommand)]
@@ -97,6 +110,17 @@ pub(crate) enum Command {
         /// The rule id, e.g. app-missing-config
         rule: String,
     },
+}
+
+/// How much of the report to show.
+#[derive(Args, Clone, Copy, Default)]
+pub(crate) struct ViewArgs {
+    /// One line per cause and per unhealthy service, nothing else (text and Markdown)
+    #[arg(long)]
+    pub(crate) brief: bool,
+    /// Leave out each task's timeline (lifecycle, events and log lines)
+    #[arg(long)]
+    pub(crate) no_timeline: bool,
 }
 
 /// What to collect from AWS, and how to reach it.

@@ -38,15 +38,33 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> anyhow::Result<u8> {
     let global = &cli.global;
     match &cli.command {
-        Command::Diagnose { live, save, force } => {
-            commands::diagnose::live(global, live, save.as_deref(), *force)
-        }
+        Command::Diagnose {
+            live,
+            view,
+            save,
+            force,
+        } => commands::diagnose::live(global, live, *view, save.as_deref(), *force),
         Command::Record {
             live,
             output,
             force,
         } => commands::diagnose::record(global, live, output, *force),
-        Command::Replay { input } => commands::diagnose::replay(global, input),
+        Command::Replay {
+            input,
+            services,
+            since,
+            max_tasks,
+            view,
+        } => commands::diagnose::replay(
+            global,
+            input,
+            &commands::diagnose::Narrowing {
+                services: services.clone(),
+                since: *since,
+                max_tasks: *max_tasks,
+            },
+            *view,
+        ),
         Command::Bundle(command) => match command {
             BundleCommand::Import {
                 inputs,

@@ -912,3 +912,148 @@ fn the_first_ten_lines_tell_the_story_and_the_newest_stop_comes_first() {
         );
     }
 }
+
+#[test]
+fn brief_no_timeline_and_replay_narrowing_work_through_the_binary() {
+    let bundle = fixture("mixed/two-services/bundle.json");
+    let bundle = path_str(&bundle);
+
+    // --brief: a line per cause, then a line per unhealthy service, nothing else.
+    let brief = run(&["--no-config", "replay", "--brief", bundle]);
+    assert_eq!(brief.status.code(), Some(1));
+    let brief = String::from_utf8_lossy(&brief.stdout).into_owned();
+    let lines: Vec<&str> = brief.lines().collect();
+    assert_eq!(lines.len(), 18 + 2, "{brief}");
+    assert!(
+        lines[0].starts_with("4× oom-container-limit (web) "),
+        "{brief}"
+    );
+    assert!(
+        lines[19].starts_with("service worker: 2/2 running · deployments ")
+            && lines[19]
+                .contains("api-10:7 FAILED, 3 failed tasks: ECS deployment circuit breaker"),
+        "{brief}"
+    );
+    assert!(
+        !brief.contains("evidence") && !brief.contains("timeline"),
+        "{brief}"
+    );
+    let markdown = run(&[
+        "--no-config",
+        "--format",
+        "markdown",
+        "replay",
+        "--brief",
+        bundle,
+    ]);
+    let markdown = String::from_utf8_lossy(&markdown.stdout).into_owned();
+    assert_eq!(markdown.lines().count(), 20, "{markdown}");
+    assert!(markdown.lines().all(|l| l.starts_with("- ")), "{markdown}");
+    // JSON is for scripts: --brief does not apply, and says so.
+    let json = run(&[
+        "--no-config",
+        "--format",
+        "json",
+        "replay",
+        "--brief",
+        bundle,
+    ]);
+    assert_eq!(json.status.code(), Some(2));
+    assert!(json.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&json.stderr)
+            .contains("--brief is for the text and Markdown reports")
+    );
+
+    // --no-timeline: the tasks without their timelines, in every format.
+    let full = run(&["--no-config", "replay", bundle]);
+    assert!(String::from_utf8_lossy(&full.stdout).contains("  timeline    "));
+    let short = run(&["--no-config", "replay", "--no-timeline", bundle]);
+    let short = String::from_utf8_lossy(&short.stdout).into_owned();
+    assert!(
+        !short.contains("  timeline    ") && short.contains("root cause"),
+        "{short}"
+    );
+    let json = run(&[
+        "--no-config",
+        "--format",
+        "json",
+        "replay",
+        "--no-timeline",
+        bundle,
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert!(
+        report["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .all(|t| t["timeline"].as_array().is_some_and(Vec::is_empty))
+    );
+
+    // --service, --max-tasks and --since narrow the diagnosis like diagnose does when it
+    // collects; --since counts back from the bundle's recording time.
+    let narrowed = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--no-config", "--format", "json", "replay"];
+        all.extend_from_slice(args);
+        all.push(bundle);
+        let output = run(&all);
+        assert!(matches!(output.status.code(), Some(0 | 1)), "{args:?}");
+        serde_json::from_slice(&output.stdout).expect("JSON")
+    };
+    let web = narrowed(&["--service", "web"]);
+    assert_eq!(web["summary"]["stopped_tasks"], 15);
+    assert_eq!(web["bundle"]["services"], serde_json::json!(["web"]));
+    assert!(
+        web["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .all(|t| t["service"] == "web")
+    );
+    assert_eq!(
+        web["summary"]["services"]
+            .as_array()
+            .expect("services")
+            .len(),
+        1,
+        "{}",
+        web["summary"]["services"]
+    );
+    let newest = narrowed(&["--service", "web", "--max-tasks", "3"]);
+    let ids: Vec<&str> = newest["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["stopped_at"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    let web_times: Vec<&str> = web["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["stopped_at"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        web_times[web_times.len() - 3..],
+        "the three most recent"
+    );
+    // The bundle was recorded at 12:00; within 150m are the stops from 09:30 on.
+    let recent = narrowed(&["--since", "150m"]);
+    let times: Vec<&str> = recent["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["stopped_at"].as_str())
+        .collect();
+    assert!(!times.is_empty());
+    assert!(
+        times.iter().all(|t| *t >= "2026-11-24T09:30:00.000Z"),
+        "{times:?}"
+    );
+    assert!(
+        recent["summary"]["stopped_tasks"].as_u64() < Some(31),
+        "fewer than all 31"
+    );
+}

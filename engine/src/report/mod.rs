@@ -5,6 +5,7 @@
 //! `markdown` and `json` render it. The report depends on the evidence view and on the plain
 //! data of `model`, never on the Rhai runtime or the rule loader.
 
+mod brief;
 mod escape;
 mod json;
 mod markdown;
@@ -413,7 +414,11 @@ impl Report {
                         .iter()
                         .filter_map(|s| s.value.service_name.clone())
                         .collect();
-                    names.extend(manifest.selection.services.iter().cloned());
+                    match recorder::selection::services_only(&manifest.selection.limits) {
+                        // Narrowed (`replay --service`): the services the report covers.
+                        Some(only) => names.retain(|n| only.contains(n)),
+                        None => names.extend(manifest.selection.services.iter().cloned()),
+                    }
                     names.sort();
                     names.dedup();
                     names

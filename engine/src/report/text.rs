@@ -224,17 +224,7 @@ impl Report {
                 service.service,
                 service.describe()
             );
-            let mut service_causes: Vec<&str> = self
-                .findings
-                .iter()
-                .filter(|f| {
-                    f.task_arn.is_none()
-                        && f.verdict == Verdict::RootCause
-                        && f.service.as_deref() == Some(service.service.as_str())
-                })
-                .map(|f| f.rule.as_str())
-                .collect();
-            service_causes.dedup();
+            let service_causes = self.service_root_causes(&service.service);
             if !service_causes.is_empty() {
                 let _ = writeln!(
                     out,

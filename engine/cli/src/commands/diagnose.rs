@@ -9,16 +9,70 @@ use anyhow::Context as _;
 use engine::evidence::Evidence;
 use recorder::live::{AwsSettings, CallEvent, CallObserver, Options};
 
-use crate::args::{Format, GlobalArgs, LiveArgs};
+use crate::args::{Format, GlobalArgs, LiveArgs, ViewArgs};
 use crate::commands::{Setup, print_stdout, refuse_to_clobber, use_color};
 
+/// What `replay` narrows a bundle to, like `diagnose` does when it collects.
+pub(crate) struct Narrowing {
+    pub(crate) services: Vec<String>,
+    /// Relative to the bundle's recording time.
+    pub(crate) since: Option<std::time::Duration>,
+    pub(crate) max_tasks: Option<usize>,
+}
+
+impl Narrowing {
+    /// Narrows the bundle's selection (keeping any tighter bound it already has); the responses
+    /// are untouched, so every evidence path still points into the file.
+    fn apply(&self, bundle: &mut recorder::Bundle) -> anyhow::Result<()> {
+        use recorder::selection::{MAX_STOPPED_TASKS, SERVICES_ONLY, STOPPED_AFTER};
+        let limits = &mut bundle.manifest.selection.limits;
+        if !self.services.is_empty() {
+            limits.insert(SERVICES_ONLY.to_owned(), self.services.clone().into());
+        }
+        if let Some(max) = self.max_tasks {
+            let tighter = limits
+                .get(MAX_STOPPED_TASKS)
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok())
+                .map_or(max, |old| old.min(max));
+            limits.insert(MAX_STOPPED_TASKS.to_owned(), tighter.into());
+        }
+        if let Some(since) = self.since {
+            let recorded = recorder::time::Timestamp::parse_iso(&bundle.manifest.recorded_at)
+                .with_context(|| {
+                    format!(
+                        "--since needs the bundle's recording time, and `{}` is not one",
+                        bundle.manifest.recorded_at
+                    )
+                })?;
+            let millis = i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
+            let after =
+                recorder::time::Timestamp::from_millis(recorded.millis.saturating_sub(millis));
+            let tighter = limits
+                .get(STOPPED_AFTER)
+                .and_then(serde_json::Value::as_str)
+                .and_then(recorder::time::Timestamp::parse_iso)
+                .map_or(after, |old| old.max(after));
+            limits.insert(STOPPED_AFTER.to_owned(), tighter.to_string().into());
+        }
+        Ok(())
+    }
+}
+
 /// `replay`: a bundle file, or a folder of AWS CLI outputs.
-pub(crate) fn replay(global: &GlobalArgs, input: &Path) -> anyhow::Result<u8> {
+pub(crate) fn replay(
+    global: &GlobalArgs,
+    input: &Path,
+    narrowing: &Narrowing,
+    view: ViewArgs,
+) -> anyhow::Result<u8> {
+    view.check(global)?;
     let setup = Setup::load(global, &[])?;
-    let input = ecs_autopsy::input::load(input, setup.config.bundle)?;
+    let mut input = ecs_autopsy::input::load(input, setup.config.bundle)?;
     global.messages().skipped(&input.skipped);
     let skipped_evidence = input.skipped_evidence();
-    let code = report(global, &setup, input.bundle)?;
+    narrowing.apply(&mut input.bundle)?;
+    let code = report(global, &setup, input.bundle, view)?;
     Ok(if skipped_evidence {
         refuse_partial_answer(global, &input.skipped);
         2
@@ -39,9 +93,11 @@ pub(crate) fn refuse_partial_answer(global: &GlobalArgs, skipped: &[recorder::im
 pub(crate) fn live(
     global: &GlobalArgs,
     live: &LiveArgs,
+    view: ViewArgs,
     save: Option<&Path>,
     force: bool,
 ) -> anyhow::Result<u8> {
+    view.check(global)?;
     if let Some(path) = save {
         refuse_to_clobber(path, force)?;
     }
@@ -54,7 +110,7 @@ pub(crate) fn live(
             .messages()
             .note(format_args!("saved the bundle to {}", path.display()));
     }
-    report(global, &Setup::load(global, &[])?, bundle)
+    report(global, &Setup::load(global, &[])?, bundle, view)
 }
 
 /// `record`: collect from the live APIs into a bundle file.
@@ -181,7 +237,12 @@ fn progress(text: &str) {
 }
 
 /// Diagnoses a bundle and prints the report; the exit code says whether problems were found.
-fn report(global: &GlobalArgs, setup: &Setup, bundle: recorder::Bundle) -> anyhow::Result<u8> {
+fn report(
+    global: &GlobalArgs,
+    setup: &Setup,
+    bundle: recorder::Bundle,
+    view: ViewArgs,
+) -> anyhow::Result<u8> {
     let evidence = Evidence::from_bundle_with(bundle, setup.config.evidence);
     if evidence.cut_lines > 0 {
         global.messages().warning(format_args!(
@@ -189,11 +250,16 @@ fn report(global: &GlobalArgs, setup: &Setup, bundle: recorder::Bundle) -> anyho
             evidence.cut_lines, setup.config.evidence.max_log_line_bytes
         ));
     }
-    let report = engine::diagnose(&evidence, &setup.rules);
-    let text = match global.format {
-        Format::Text => report.render_text(use_color(global.color)),
-        Format::Json => report.render_json(),
-        Format::Markdown => report.render_markdown(),
+    let mut report = engine::diagnose(&evidence, &setup.rules);
+    if view.no_timeline || view.brief {
+        report.drop_timelines();
+    }
+    let text = match (global.format, view.brief) {
+        (Format::Text, false) => report.render_text(use_color(global.color)),
+        (Format::Text, true) => report.render_brief_text(),
+        (Format::Json, _) => report.render_json(),
+        (Format::Markdown, false) => report.render_markdown(),
+        (Format::Markdown, true) => report.render_brief_markdown(),
     };
     print_stdout(&text)?;
     for error in &report.rule_errors {
@@ -210,4 +276,16 @@ fn report(global: &GlobalArgs, setup: &Setup, bundle: recorder::Bundle) -> anyho
     } else {
         u8::from(report.has_problems())
     })
+}
+
+impl ViewArgs {
+    /// `--brief` shortens the reports people read; JSON is for scripts and stays whole.
+    fn check(self, global: &GlobalArgs) -> anyhow::Result<()> {
+        if self.brief && global.format == Format::Json {
+            anyhow::bail!(
+                "--brief is for the text and Markdown reports; the JSON report always has every field"
+            );
+        }
+        Ok(())
+    }
 }
