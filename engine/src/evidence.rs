@@ -14,6 +14,7 @@ use recorder::selection::Limits;
 use recorder::time::Timestamp;
 
 mod cited;
+mod label;
 
 pub use cited::Held;
 
@@ -194,6 +195,9 @@ pub struct View {
     pub failed_calls: Vec<FailedCall>,
     /// `(service, operation)` of every call present in the bundle, failed or not.
     pub present_calls: Vec<(String, String)>,
+    /// Per call, the AWS CLI file it was imported from, if any, and where the file's top
+    /// level sits in the response when the import put a part back into its response.
+    pub call_sources: Vec<Option<(String, Option<String>)>>,
     /// Log lines longer than `EvidenceLimits::max_log_line_bytes`, cut to that length.
     pub cut_lines: usize,
     /// Look-ups built once with the view, so that rules asking about one task do not scan all.
@@ -313,6 +317,11 @@ impl Evidence {
             builder
                 .present
                 .push((call.service.clone(), call.operation.clone()));
+            builder.sources.push(
+                call.source_file
+                    .clone()
+                    .map(|file| (file, call.source_root.clone())),
+            );
             let text = call
                 .known_operation()
                 .filter(|operation| !operation.is_log_events())
@@ -534,6 +543,7 @@ struct Builder {
     failures: Vec<Located<model::Failure>>,
     failed: Vec<FailedCall>,
     present: Vec<(String, String)>,
+    sources: Vec<Option<(String, Option<String>)>>,
     limits: EvidenceLimits,
     cut_lines: usize,
     texts: cited::Texts,
@@ -775,6 +785,7 @@ impl Builder {
             failures: self.failures,
             failed_calls: self.failed,
             present_calls: self.present,
+            call_sources: self.sources,
             cut_lines: self.cut_lines,
             index: Index::default(),
             texts: self.texts,

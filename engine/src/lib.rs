@@ -129,7 +129,8 @@ fn run_rules(evidence: &Evidence, set: &RuleSet) -> Vec<Outcome> {
 
 /// The fact with the value the bundle holds at its path, whatever the rule put in it: an
 /// evidence line is always true. A path into the bundle where nothing is becomes `null`
-/// (shown as absent); a path the view cannot read keeps the rule's value.
+/// (shown as absent); a path the view cannot read keeps the rule's value. The label says what
+/// the cited call is, for a person.
 fn held(evidence: &Evidence, fact: model::Fact) -> model::Fact {
     let value = match evidence.held(&fact.path) {
         evidence::Held::Value(value) => value,
@@ -137,6 +138,7 @@ fn held(evidence: &Evidence, fact: model::Fact) -> model::Fact {
         evidence::Held::Unknown => fact.value,
     };
     model::Fact {
+        label: evidence.label(&fact.path),
         path: fact.path,
         value,
     }

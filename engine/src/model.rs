@@ -60,6 +60,10 @@ impl Verdict {
 pub struct Fact {
     pub path: String,
     pub value: Value,
+    /// What the cited call is, for a person: `task 5f1c…: .stopCode`, or in a folder replay
+    /// `describe-tasks.json: .tasks[0].stopCode` (since 0.2.0; set by the report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// What a finding is about, as indexes into the evidence view it was made from.

@@ -195,6 +195,12 @@ pub struct Call {
     /// For imported calls: the file the response came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_file: Option<String>,
+    /// For imported calls whose file held part of a response (output cut down with `--query`,
+    /// or the console's JSON): where the file's top level sits in `response`, `tasks[0]` for a
+    /// bare task, `tasks` for an array of them; `taskDefinition=[0]` when the file is a
+    /// one-element array around the task definition (response prefix `=` file prefix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_root: Option<String>,
     /// The typed view of `response`, filled in by `Bundle::read` and `Call::new`.
     #[serde(skip)]
     pub parsed: Arc<Response>,
@@ -416,6 +422,7 @@ impl Call {
             response: Some(response),
             error: None,
             source_file: None,
+            source_root: None,
             parsed: Arc::new(parsed),
             cited_text: None,
         })
@@ -430,6 +437,7 @@ impl Call {
             response: None,
             error: Some(error),
             source_file: None,
+            source_root: None,
             parsed: Arc::new(Response::None),
             cited_text: None,
         }
@@ -580,6 +588,8 @@ struct BorrowedCall<'a> {
     error: Option<CallError>,
     #[serde(default)]
     source_file: Option<String>,
+    #[serde(default)]
+    source_root: Option<String>,
 }
 
 impl BorrowedBundle<'_> {
@@ -609,6 +619,7 @@ impl BorrowedBundle<'_> {
                 response: None,
                 error: call.error,
                 source_file: call.source_file,
+                source_root: call.source_root,
                 parsed: Arc::new(parsed.unwrap_or_default()),
                 cited_text,
             });

@@ -311,11 +311,13 @@ fn read_call(reader: impl std::io::Read, name: &str) -> Result<Call, String> {
                 .unwrap_or_default()
         )
     })?;
-    let value = wrap_partial_output(value)?;
+    let (value, root) = reshape(value)?;
     let operation = detect_operation(&value)?;
     let raw = serde_json::value::to_raw_value(&value).map_err(|err| err.to_string())?;
-    Call::new(operation, Value::Object(serde_json::Map::new()), raw)
-        .map_err(|message| format!("looks like `{operation}` output but {message}"))
+    let mut call = Call::new(operation, Value::Object(serde_json::Map::new()), raw)
+        .map_err(|message| format!("looks like `{operation}` output but {message}"))?;
+    call.source_root = root.map(str::to_owned);
+    Ok(call)
 }
 
 /// Puts output cut down with `--query`, or copied from the console's JSON view, back into the
@@ -324,6 +326,12 @@ fn read_call(reader: impl std::io::Read, name: &str) -> Result<Call, String> {
 /// `{"taskDefinition": …}`, a bare container instance, an array of task ARNs, an array of log
 /// events. A whole response is returned as it is.
 pub fn wrap_partial_output(value: Value) -> Result<Value, String> {
+    reshape(value).map(|(value, _)| value)
+}
+
+/// `wrap_partial_output`, and where the file's top level now sits in the response (`tasks[0]`
+/// for a bare task, `tasks` for an array of them), when it was put back.
+fn reshape(value: Value) -> Result<(Value, Option<&'static str>), String> {
     fn is_task(v: &Value) -> bool {
         v.get("taskArn").is_some()
             && (v.get("containers").is_some() || v.get("lastStatus").is_some())
@@ -348,40 +356,54 @@ pub fn wrap_partial_output(value: Value) -> Result<Value, String> {
         |key: &str, items: Value| Value::Object(std::iter::once((key.to_owned(), items)).collect());
     match value {
         Value::Object(ref object) if detect_operation(&value).is_ok() || object.is_empty() => {
-            Ok(value)
+            Ok((value, None))
         }
-        Value::Object(_) if is_task(&value) => Ok(wrap("tasks", Value::Array(vec![value]))),
-        Value::Object(_) if is_task_definition(&value) => Ok(wrap("taskDefinition", value)),
-        Value::Object(_) if is_service(&value) => Ok(wrap("services", Value::Array(vec![value]))),
-        Value::Object(_) if is_container_instance(&value) => {
-            Ok(wrap("containerInstances", Value::Array(vec![value])))
+        Value::Object(_) if is_task(&value) => {
+            Ok((wrap("tasks", Value::Array(vec![value])), Some("tasks[0]")))
         }
+        Value::Object(_) if is_task_definition(&value) => {
+            Ok((wrap("taskDefinition", value), Some("taskDefinition")))
+        }
+        Value::Object(_) if is_service(&value) => Ok((
+            wrap("services", Value::Array(vec![value])),
+            Some("services[0]"),
+        )),
+        Value::Object(_) if is_container_instance(&value) => Ok((
+            wrap("containerInstances", Value::Array(vec![value])),
+            Some("containerInstances[0]"),
+        )),
         Value::Array(items) if !items.is_empty() => {
             let all = |test: fn(&Value) -> bool| items.iter().all(test);
             if all(is_task) {
-                Ok(wrap("tasks", Value::Array(items)))
+                Ok((wrap("tasks", Value::Array(items)), Some("tasks")))
             } else if all(is_service) {
-                Ok(wrap("services", Value::Array(items)))
+                Ok((wrap("services", Value::Array(items)), Some("services")))
             } else if all(is_container_instance) {
-                Ok(wrap("containerInstances", Value::Array(items)))
+                Ok((
+                    wrap("containerInstances", Value::Array(items)),
+                    Some("containerInstances"),
+                ))
             } else if all(is_log_event) {
-                Ok(wrap("events", Value::Array(items)))
+                Ok((wrap("events", Value::Array(items)), Some("events")))
             } else if all(|v| {
                 v.as_str()
                     .is_some_and(|arn| arn.starts_with("arn:") && arn.contains(":task/"))
             }) {
-                Ok(wrap("taskArns", Value::Array(items)))
+                Ok((wrap("taskArns", Value::Array(items)), Some("taskArns")))
             } else if items.len() > 1 && all(is_task_definition) {
                 Err("holds several task definitions: save each `aws ecs describe-task-definition` output in a file of its own".to_owned())
             } else if let [only] = items.as_slice()
                 && is_task_definition(only)
             {
-                Ok(wrap("taskDefinition", only.clone()))
+                Ok((
+                    wrap("taskDefinition", only.clone()),
+                    Some("taskDefinition=[0]"),
+                ))
             } else {
                 Err("top-level JSON is an array of values that are not tasks, services, container instances, log events or task ARNs (was it filtered with --query?)".to_owned())
             }
         }
-        other => Ok(other),
+        other => Ok((other, None)),
     }
 }
 

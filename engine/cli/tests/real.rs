@@ -80,3 +80,49 @@ fn accuracy_sentence(right: usize, total: usize) -> String {
         "it names the right root cause for {right} of the {total} real incidents in `fixtures/real/` ({percent} %)"
     )
 }
+
+/// `.tasks[0].containers[1].exitCode` in `value`, as jq reads it.
+fn jq<'a>(value: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    let mut here = value;
+    let path = path.strip_prefix('.')?;
+    if path.is_empty() {
+        return Some(here);
+    }
+    for segment in path.split('.') {
+        let (name, mut indexes) = segment.split_at(segment.find('[').unwrap_or(segment.len()));
+        if !name.is_empty() {
+            here = here.get(name)?;
+        }
+        while let Some(rest) = indexes.strip_prefix('[') {
+            let (index, tail) = rest.split_once(']')?;
+            here = here.get(index.parse::<usize>().ok()?)?;
+            indexes = tail;
+        }
+    }
+    Some(here)
+}
+
+#[test]
+fn every_evidence_label_of_a_folder_replay_is_a_file_and_a_jq_path_to_the_value() {
+    use engine::evidence::Evidence;
+    let rules = RuleSet::builtin(Limits::standard());
+    let mut checked = 0;
+    for dir in cases() {
+        let case = ecs_autopsy::case::Case::read(&dir.join("case.toml")).expect("case.toml");
+        let bundle = case.load_input(&dir).expect("input");
+        let report = engine::diagnose(&Evidence::from_bundle(bundle), &rules);
+        for fact in report.findings.iter().flat_map(|f| &f.evidence) {
+            let label = fact.label.as_deref().expect("every cited call has a label");
+            let (file, path) = label.split_once(": ").expect("FILE: PATH");
+            let text = std::fs::read_to_string(dir.join("aws-cli").join(file))
+                .unwrap_or_else(|err| panic!("{}: {label}: {err}", dir.display()));
+            let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            let found = jq(&json, path);
+            // A path to nothing is shown as absent (null).
+            let found = found.cloned().unwrap_or(serde_json::Value::Null);
+            assert_eq!(found, fact.value, "{}: {label}", dir.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 300, "{checked}");
+}

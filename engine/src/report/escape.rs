@@ -109,10 +109,10 @@ impl Report {
             ]
             .into_iter()
             .for_each(opt);
-            finding
-                .evidence
-                .iter_mut()
-                .for_each(|fact| text(&mut fact.path));
+            finding.evidence.iter_mut().for_each(|fact| {
+                text(&mut fact.path);
+                opt(&mut fact.label);
+            });
         }
         for revision in &mut r.revisions {
             [&mut revision.task_definition, &mut revision.previous]

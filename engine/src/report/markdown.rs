@@ -247,7 +247,7 @@ fn render_finding_markdown(out: &mut String, finding: &Finding) {
             let _ = writeln!(
                 out,
                 "| `{}` | `{}` |",
-                md_cell(&fact.path),
+                md_cell(fact.label.as_deref().unwrap_or(&fact.path)),
                 md_cell(&fact_value(fact))
             );
         }

@@ -291,7 +291,7 @@ fn render_finding_text(out: &mut String, finding: &Finding, p: &Palette) {
         let _ = writeln!(
             out,
             "    {label:<8}  {} = {}",
-            p.dim(&fact.path),
+            p.dim(fact.label.as_deref().unwrap_or(&fact.path)),
             fact_value(fact)
         );
     }

@@ -30,8 +30,7 @@ pub(super) fn register(api: &mut Api<'_>) {
             let value: Value = rhai::serde::from_dynamic(&value)?;
             Ok(Fact {
                 path: path.to_owned(),
-                value,
-            })
+                value, label: None, })
         });
 
     api

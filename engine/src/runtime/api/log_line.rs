@@ -47,8 +47,7 @@ pub(super) fn register(api: &mut Api<'_>) {
         "Cites the line as a `Fact`.",
         |l: &mut LogLineHandle| Fact {
             path: format!("{}.message", l.line().loc.path()),
-            value: Value::String(l.line().message.clone()),
-        },
+            value: Value::String(l.line().message.clone()), label: None, },
     )
     .func(
         "dependency_failure() -> map?",

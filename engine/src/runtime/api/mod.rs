@@ -229,6 +229,7 @@ fn held_fact(ev: &Ev, path: &str) -> Fact {
     Fact {
         path: path.to_owned(),
         value,
+        label: None,
     }
 }
 
@@ -239,11 +240,18 @@ fn held_fact(ev: &Ev, path: &str) -> Fact {
 fn cite<T: Serialize>(ev: &Ev, base: &str, record: &T, field: &str) -> RhaiResult<Fact> {
     let path = format!("{base}.{field}");
     match ev.held(&path) {
-        Held::Value(value) => return Ok(Fact { path, value }),
+        Held::Value(value) => {
+            return Ok(Fact {
+                path,
+                value,
+                label: None,
+            });
+        }
         Held::Absent => {
             return Ok(Fact {
                 path,
                 value: Value::Null,
+                label: None,
             });
         }
         Held::Unknown => {}
@@ -275,6 +283,7 @@ fn cite<T: Serialize>(ev: &Ev, base: &str, record: &T, field: &str) -> RhaiResul
     Ok(Fact {
         path,
         value: value.clone(),
+        label: None,
     })
 }
 

@@ -189,6 +189,7 @@ pub(super) fn register(api: &mut Api<'_>) {
                 e.index
             ),
             value: Value::String(e.event().message.clone().unwrap_or_default()),
+            label: None,
         },
     );
 }

@@ -149,6 +149,7 @@ pub(super) fn pull_failure(task: &TaskHandle) -> Dynamic {
         Dynamic::from(Fact {
             path: pull.path,
             value: Value::String(pull.text),
+            label: None,
         }),
     );
     Dynamic::from_map(map)
@@ -206,6 +207,7 @@ pub(super) fn network_failure(task: &TaskHandle) -> Dynamic {
         Dynamic::from(Fact {
             path,
             value: Value::String(text.to_owned()),
+            label: None,
         }),
     );
     map.insert("container".into(), container.into());
@@ -270,6 +272,7 @@ pub(super) fn subnet(task: &TaskHandle) -> Dynamic {
                 Dynamic::from(Fact {
                     path,
                     value: value.clone(),
+                    label: None,
                 }),
             );
             Dynamic::from_map(map)

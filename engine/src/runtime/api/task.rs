@@ -98,6 +98,7 @@ fn health_check(t: &TaskHandle) -> Dynamic {
         facts.push(Dynamic::from(Fact {
             path: format!("{}.healthCheckGracePeriodSeconds", service.loc.path()),
             value: grace.map_or(Value::Null, Value::from),
+            label: None,
         }));
     }
     let grace = grace.unwrap_or(0);
@@ -121,6 +122,7 @@ fn health_check(t: &TaskHandle) -> Dynamic {
                 facts.push(Dynamic::from(Fact {
                     path: format!("{}.{field}", group.loc.path()),
                     value: Value::from(value),
+                    label: None,
                 }));
             }
         }

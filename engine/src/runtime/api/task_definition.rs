@@ -234,8 +234,7 @@ pub(super) fn register(api: &mut Api<'_>) {
                 {
                     return option(Some(Fact {
                         path: format!("{}.environment[{index}].name", c.path()),
-                        value: Value::String(name.to_owned()),
-                    }));
+                        value: Value::String(name.to_owned()), label: None, }));
                 }
                 let secret = definition
                     .secrets
@@ -243,8 +242,7 @@ pub(super) fn register(api: &mut Api<'_>) {
                     .position(|s| s.name.as_deref() == Some(name));
                 option(secret.map(|index| Fact {
                     path: format!("{}.secrets[{index}].name", c.path()),
-                    value: Value::String(name.to_owned()),
-                }))
+                    value: Value::String(name.to_owned()), label: None, }))
             },
         )
         .func("path(field)", "Cites a field of the container definition as a `Fact`. Fails for `environment`: use\n`env_path(name)`.", |c: &mut ContainerDefinitionHandle, field: &str| {
