@@ -175,6 +175,10 @@ fn to_finding(evidence: &Evidence, rule: &Rule, finding: ScriptFinding) -> Findi
     };
     let verdict = if rule.meta.benign {
         Verdict::Benign
+    } else if rule.meta.kind == rule::RuleKind::Policy {
+        Verdict::Policy
+    } else if rule.meta.kind == rule::RuleKind::Contributing {
+        Verdict::Contributing
     } else if finding.symptom {
         Verdict::Symptom
     } else {
@@ -193,6 +197,7 @@ fn to_finding(evidence: &Evidence, rule: &Rule, finding: ScriptFinding) -> Findi
         hint: finding.hint,
         doc_url: finding.doc_url,
         symptom_of: None,
+        contributes_to: None,
         caused_by_task: finding
             .caused_by
             .and_then(|index| evidence.tasks.get(index))

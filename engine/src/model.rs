@@ -38,6 +38,11 @@ pub enum Verdict {
     RootCause,
     /// A consequence of the root cause.
     Symptom,
+    /// Made the failure worse or likelier without being its root cause (a rule of kind
+    /// `contributing`).
+    Contributing,
+    /// A breach of a team's policy (a rule of kind `policy`), whatever else happened.
+    Policy,
     /// Expected platform behaviour.
     Benign,
     /// Context, not a problem.
@@ -51,6 +56,8 @@ impl Verdict {
             Verdict::Symptom => "symptom",
             Verdict::Benign => "benign",
             Verdict::Info => "info",
+            Verdict::Contributing => "contributing",
+            Verdict::Policy => "policy",
         }
     }
 }
@@ -96,6 +103,10 @@ pub struct Finding {
     pub doc_url: Option<String>,
     /// For a symptom: the rule id of the root cause it is a consequence of.
     pub symptom_of: Option<String>,
+    /// For a contributing finding: the rule id of the root cause it contributed to, when the
+    /// task (or service) has one (since 0.2.0; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contributes_to: Option<String>,
     /// For a symptom set by `.caused_by(task)`: that task's ARN (linking only, not in the JSON).
     #[serde(skip)]
     pub caused_by_task: Option<String>,

@@ -408,11 +408,11 @@ pub fn findings_snapshot(report: &Report) -> String {
             finding.rule,
             finding.severity,
             finding.verdict.label(),
-            finding
-                .symptom_of
-                .as_deref()
-                .map(|cause| format!(" of {cause}"))
-                .unwrap_or_default(),
+            match (&finding.symptom_of, &finding.contributes_to) {
+                (Some(cause), _) => format!(" of {cause}"),
+                (None, Some(cause)) => format!(" to {cause}"),
+                (None, None) => String::new(),
+            },
             subject(finding)
         );
         let _ = writeln!(out, "  {}", finding.message);

@@ -760,3 +760,70 @@ fn builtin_rules() -> usize {
         .rules
         .len()
 }
+
+#[test]
+fn contributing_and_policy_rules_are_reported_as_what_they_are() {
+    let root = common::workspace_root();
+    let examples = root.join("examples/team-rules");
+    let json = |fixture: &str, text_too: bool| -> (serde_json::Value, String) {
+        let bundle = examples.join("fixtures").join(fixture).join("bundle.json");
+        let bundle = bundle.to_str().expect("path");
+        let rules = examples.to_str().expect("path");
+        let output = run_in(
+            &root,
+            &[
+                "--no-config",
+                "--rules",
+                rules,
+                "--format",
+                "json",
+                "replay",
+                bundle,
+            ],
+        );
+        assert_eq!(output.status.code(), Some(1));
+        let report = serde_json::from_slice(&output.stdout).expect("JSON");
+        let text = if text_too {
+            let output = run_in(&root, &["--no-config", "--rules", rules, "replay", bundle]);
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        } else {
+            String::new()
+        };
+        (report, text)
+    };
+    let finding = |report: &serde_json::Value, rule: &str| -> serde_json::Value {
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["rule"] == rule)
+            .cloned()
+            .unwrap_or_else(|| panic!("{rule} did not fire"))
+    };
+
+    // A contributing rule beside a root cause: neither a competing root cause nor a symptom.
+    let (report, text) = json(
+        "java-max-ram-percentage/oom-killed-tool-options-without-flag",
+        true,
+    );
+    let heap = finding(&report, "java-max-ram-percentage");
+    assert_eq!(heap["verdict"], "contributing");
+    assert_eq!(heap["contributes_to"], "oom-container-limit");
+    assert!(heap["symptom_of"].is_null());
+    assert_eq!(
+        finding(&report, "oom-container-limit")["verdict"],
+        "root-cause"
+    );
+    assert!(
+        text.contains("  contributing  java-max-ram-percentage  ")
+            && text.contains("(contributing to oom-container-limit)"),
+        "{text}"
+    );
+
+    // A policy rule: a breach, whatever else happened (here a deliberate stop).
+    let (report, _) = json("drain-stop-timeout/deployment-kill-default-timeout", false);
+    let drain = finding(&report, "drain-stop-timeout");
+    assert_eq!(drain["verdict"], "policy");
+    assert!(drain.get("contributes_to").is_none());
+    assert_eq!(report["status"], "problems");
+}

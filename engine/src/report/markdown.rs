@@ -233,6 +233,8 @@ fn render_finding_markdown(out: &mut String, finding: &Finding) {
         Verdict::Symptom => "Symptom",
         Verdict::Benign => "Benign",
         Verdict::Info => "Info",
+        Verdict::Contributing => "Contributing",
+        Verdict::Policy => "Policy",
     };
     let _ = writeln!(
         out,

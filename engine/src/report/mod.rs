@@ -389,9 +389,12 @@ impl Report {
             causes,
         };
         let problem = summary.undiagnosed > 0
-            || findings
-                .iter()
-                .any(|f| matches!(f.verdict, Verdict::RootCause | Verdict::Symptom));
+            || findings.iter().any(|f| {
+                matches!(
+                    f.verdict,
+                    Verdict::RootCause | Verdict::Symptom | Verdict::Contributing | Verdict::Policy
+                )
+            });
         let manifest = &evidence.manifest;
         Report {
             schema: REPORT_SCHEMA,
@@ -541,8 +544,9 @@ fn summary_line(report: &Report) -> String {
 
 /// ` (symptom of RULE)` when a symptom's root cause is another rule's finding.
 fn symptom_suffix(finding: &Finding) -> String {
-    match &finding.symptom_of {
-        Some(root) if *root != finding.rule => format!(" (symptom of {root})"),
+    match (&finding.symptom_of, &finding.contributes_to) {
+        (Some(root), _) if *root != finding.rule => format!(" (symptom of {root})"),
+        (_, Some(root)) if *root != finding.rule => format!(" (contributing to {root})"),
         _ => String::new(),
     }
 }

@@ -84,6 +84,14 @@ pub(super) fn link_symptoms(findings: &mut [Finding], tasks: &[TaskSummary]) {
         }
     }
     for finding in findings.iter_mut() {
+        if finding.verdict == Verdict::Contributing {
+            finding.contributes_to = match (&finding.task_arn, &finding.service) {
+                (Some(arn), _) => task_root.get(arn).cloned(),
+                (None, Some(service)) => service_root.get(service).cloned(),
+                (None, None) => None,
+            };
+            continue;
+        }
         if finding.verdict != Verdict::Symptom {
             continue;
         }

@@ -34,6 +34,7 @@ impl Palette {
             Verdict::Symptom => anstyle::AnsiColor::Yellow,
             Verdict::Benign => anstyle::AnsiColor::Green,
             Verdict::Info => anstyle::AnsiColor::Cyan,
+            Verdict::Contributing | Verdict::Policy => anstyle::AnsiColor::Magenta,
         };
         self.paint(
             anstyle::Style::new().bold().fg_color(Some(color.into())),

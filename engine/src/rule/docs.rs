@@ -10,10 +10,15 @@ pub fn render_docs(rule: &Rule) -> String {
     let mut out = format!("# {}: {}\n\n", meta.id, meta.title);
     let _ = write!(
         out,
-        "severity: {} · category: {} · benign: {}{}\n\n",
+        "severity: {} · category: {} · benign: {}{}{}\n\n",
         meta.severity,
         meta.category,
         if meta.benign { "yes" } else { "no" },
+        match meta.kind {
+            super::RuleKind::Cause => "",
+            super::RuleKind::Contributing => " · kind: contributing",
+            super::RuleKind::Policy => " · kind: policy",
+        },
         if meta.needs.is_empty() {
             String::new()
         } else {

@@ -47,9 +47,24 @@ pub struct RuleMeta {
     pub benign: bool,
     #[serde(default)]
     pub since: Option<String>,
+    /// What the rule's findings are: `cause` (the default: why a task stopped, ranked against
+    /// the other causes), `contributing` (made a failure worse or likelier, never its root
+    /// cause) or `policy` (a breach of a team's policy, whatever else happened).
+    #[serde(default)]
+    pub kind: RuleKind,
     /// The AWS API calls (IAM actions) whose evidence the rule reads.
     #[serde(default)]
     pub needs: Vec<String>,
+}
+
+/// The `kind` of a rule's findings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleKind {
+    #[default]
+    Cause,
+    Contributing,
+    Policy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
