@@ -154,6 +154,18 @@ fn true_facts(evidence: &Evidence, facts: Vec<model::Fact>) -> Vec<model::Fact> 
         .collect()
 }
 
+/// The documentation page of a built-in rule, in the repository; `None` for team rules.
+pub fn builtin_doc_url(rule: &Rule) -> Option<String> {
+    match &rule.origin {
+        rule::RuleOrigin::Builtin(_) => Some(format!(
+            "{}/blob/main/docs/rules/{}.md",
+            env!("CARGO_PKG_REPOSITORY"),
+            rule.meta.id
+        )),
+        rule::RuleOrigin::File(_) => None,
+    }
+}
+
 fn to_finding(evidence: &Evidence, rule: &Rule, finding: ScriptFinding) -> Finding {
     let (task_arn, service, container) = match finding.subject {
         Subject::Task { task, container } => {
@@ -195,7 +207,7 @@ fn to_finding(evidence: &Evidence, rule: &Rule, finding: ScriptFinding) -> Findi
         message: finding.message,
         evidence: true_facts(evidence, finding.evidence),
         hint: finding.hint,
-        doc_url: finding.doc_url,
+        doc_url: finding.doc_url.or_else(|| builtin_doc_url(rule)),
         symptom_of: None,
         contributes_to: None,
         caused_by_task: finding

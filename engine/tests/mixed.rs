@@ -382,7 +382,7 @@ fn per_service_split() {
         ]
     );
     assert!(report.render_markdown().contains(
-        "| service | running | stopped | application | OOM | health checks | start-up/infrastructure | benign | other | undiagnosed |\n|---|---|---|---|---|---|---|---|---|---|\n| web | 1/2 running, 1 pending | 15 | 7 | 4 | 3 | 0 | 1 | 0 | 0 |\n"
+        "| service | running | stopped | application | OOM | health checks | start-up/infrastructure | benign | other | undiagnosed |\n|---|---|---|---|---|---|---|---|---|---|\n| [web](https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/web/health?region=eu-west-1) | 1/2 running, 1 pending | 15 | 7 | 4 | 3 | 0 | 1 | 0 | 0 |\n"
     ));
     let text = report.render_text(false);
     assert!(

@@ -1057,3 +1057,73 @@ fn brief_no_timeline_and_replay_narrowing_work_through_the_binary() {
         "fewer than all 31"
     );
 }
+
+#[test]
+fn markdown_fits_a_github_comment_and_links_to_the_console_and_the_rule_docs() {
+    let dir = temp_dir("markdown-cap");
+    let scaled = scaled_mixed_bundle(&dir);
+    for bundle in [fixture("mixed/two-services/bundle.json"), scaled.clone()] {
+        let output = run(&[
+            "--no-config",
+            "--format",
+            "markdown",
+            "replay",
+            path_str(&bundle),
+        ]);
+        let markdown = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(markdown.chars().count() < 65_536, "{}", markdown.len());
+        // The story is always there, and the closing sections.
+        assert!(markdown.contains("| cause | stopped tasks | services | when |"));
+        assert!(markdown.contains("### Service-level findings"));
+        // Console links in the bundle's region: services, tasks, log streams.
+        assert!(markdown.contains(
+            "[web](https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/web/health?region=eu-west-1)"
+        ));
+        assert!(markdown.contains(
+            "· [console](https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/tasks/"
+        ));
+        assert!(markdown.contains(
+            "#logsV2:log-groups/log-group/$252Fecs$252Freports/log-events/ecs$252Freports$252F"
+        ));
+    }
+    let output = run(&[
+        "--no-config",
+        "--format",
+        "markdown",
+        "replay",
+        path_str(&scaled),
+    ]);
+    let markdown = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        markdown.contains("more task section(s) left out** to stay under GitHub's comment limit: `--format json` or the bundle has every task."),
+        "{markdown}"
+    );
+    // JSON: the rule's documentation for built-in rules, and no console links.
+    let output = run(&[
+        "--no-config",
+        "--format",
+        "json",
+        "replay",
+        path_str(&scaled),
+    ]);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(!text.contains("console.aws.amazon.com"));
+    let report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    for finding in report["findings"].as_array().expect("findings") {
+        assert_eq!(
+            finding["doc_url"],
+            format!(
+                "https://github.com/ecs-autopsy/ecs-autopsy/blob/main/docs/rules/{}.md",
+                finding["rule"].as_str().expect("rule")
+            )
+        );
+        assert!(
+            root()
+                .join(format!(
+                    "docs/rules/{}.md",
+                    finding["rule"].as_str().expect("rule")
+                ))
+                .is_file()
+        );
+    }
+}

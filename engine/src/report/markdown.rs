@@ -16,6 +16,57 @@ impl Report {
     }
 
     fn render_markdown_escaped(&self) -> String {
+        cap(&self.render_markdown_whole(), MARKDOWN_BUDGET)
+    }
+
+    /// The bundle's region when it looks like one (`eu-west-1`): it goes into a host name.
+    fn region(&self) -> Option<&str> {
+        self.bundle.region.as_deref().filter(|region| {
+            !region.is_empty()
+                && region
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
+    }
+
+    /// The AWS console page of a task, in the bundle's region.
+    fn console_task(&self, arn: &str, id: &str) -> Option<String> {
+        let region = self.region()?;
+        let cluster = cluster_of(arn).or(self.bundle.cluster.as_deref())?;
+        Some(format!(
+            "https://{region}.console.aws.amazon.com/ecs/v2/clusters/{}/tasks/{}/configuration?region={region}",
+            url_part(cluster),
+            url_part(id)
+        ))
+    }
+
+    /// The AWS console page of a service, in the bundle's region.
+    fn console_service(&self, service: &str) -> Option<String> {
+        let region = self.region()?;
+        let cluster = self.bundle.cluster.as_deref()?;
+        if service == "(standalone)" {
+            return None;
+        }
+        Some(format!(
+            "https://{region}.console.aws.amazon.com/ecs/v2/clusters/{}/services/{}/health?region={region}",
+            url_part(cluster),
+            url_part(service)
+        ))
+    }
+
+    /// The CloudWatch console page of a log stream, in the bundle's region.
+    fn console_log_stream(&self, group: &str, stream: &str) -> Option<String> {
+        let region = self.region()?;
+        // The console encodes each name twice and writes `%` as `$`.
+        let twice = |name: &str| url_part(&url_part(name)).replace('%', "$");
+        Some(format!(
+            "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{}/log-events/{}",
+            twice(group),
+            twice(stream)
+        ))
+    }
+
+    fn render_markdown_whole(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "## ecs-autopsy report\n");
         let _ = writeln!(out, "{}\n", md_text(&header(self)));
@@ -31,7 +82,10 @@ impl Report {
             for s in &self.summary.services {
                 let mut row = format!(
                     "| {} | {} | {} |",
-                    md_cell(&s.service),
+                    self.console_service(&s.service).map_or_else(
+                        || md_cell(&s.service),
+                        |url| format!("[{}]({url})", md_text(&s.service))
+                    ),
                     md_cell(&s.state().unwrap_or_default()),
                     s.stopped_tasks
                 );
@@ -83,7 +137,11 @@ impl Report {
             if repeat.is_some_and(|r| r.task_ids.last() != Some(&task.task_id)) {
                 continue;
             }
-            let _ = writeln!(out, "### Task `{}`\n", md_cell(&task.task_id));
+            let console = self
+                .console_task(&task.task_arn, &task.task_id)
+                .map(|url| format!(" · [console]({url})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "### Task `{}`{console}\n", md_cell(&task.task_id));
             if let Some(repeat) = repeat {
                 let _ = writeln!(out, "**Repeated:** {}\n", md_text(&repeat.describe()));
             }
@@ -116,6 +174,17 @@ impl Report {
                 );
             }
             out.push('\n');
+            let logs: Vec<String> = task
+                .log_streams
+                .iter()
+                .filter_map(|(group, stream)| {
+                    let url = self.console_log_stream(group, stream)?;
+                    Some(format!("[{}]({url})", md_text(stream)))
+                })
+                .collect();
+            if !logs.is_empty() {
+                let _ = writeln!(out, "Logs: {}\n", logs.join(", "));
+            }
             let mine: Vec<&Finding> = self
                 .findings
                 .iter()
@@ -317,4 +386,139 @@ fn md_fence<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
         .max()
         .unwrap_or(0);
     "`".repeat(longest.max(2) + 1)
+}
+
+/// GitHub refuses comments over 65,536 characters; the report stays under this.
+const MARKDOWN_BUDGET: usize = 60_000;
+
+/// The cluster name in a task ARN of the long format (`…:task/CLUSTER/ID`).
+fn cluster_of(arn: &str) -> Option<&str> {
+    let (_, path) = arn.split_once(":task/")?;
+    let (cluster, _) = path.split_once('/')?;
+    Some(cluster)
+}
+
+/// `text` percent-encoded for a URL path segment or query value.
+fn url_part(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+/// The report within `budget` characters: the opening and the closing sections (revision
+/// diffs, service-level findings, missing evidence, rule errors) are kept, and task sections
+/// from the newest until the budget is spent, with a line saying how many were left out and
+/// where the rest is. Past that, the report is cut at a line, outside any code block.
+fn cap(markdown: &str, budget: usize) -> String {
+    let size = |text: &str| text.chars().count();
+    if size(markdown) <= budget {
+        return markdown.to_owned();
+    }
+    // Sections start at `### ` headings; tasks are `### Task \``.
+    let mut sections: Vec<&str> = Vec::new();
+    let mut start = 0;
+    for (index, _) in markdown.match_indices("\n### ") {
+        sections.push(&markdown[start..=index]);
+        start = index + 1;
+    }
+    sections.push(&markdown[start..]);
+    let is_task = |section: &&str| section.starts_with("### Task `");
+    let head: String = sections
+        .iter()
+        .take_while(|s| !is_task(s))
+        .copied()
+        .collect();
+    let tasks: Vec<&str> = sections.iter().filter(|s| is_task(s)).copied().collect();
+    let tail: String = sections
+        .iter()
+        .skip_while(|s| !is_task(s))
+        .filter(|s| !is_task(s))
+        .copied()
+        .collect();
+    let note = |left: usize| {
+        format!(
+            "**{left} more task section(s) left out** to stay under GitHub's comment limit: `--format json` or the bundle has every task.\n\n"
+        )
+    };
+    let reserve = size(&note(tasks.len())) + size(&tail);
+    let mut out = head;
+    let mut shown = 0;
+    for task in &tasks {
+        if size(&out) + size(task) + reserve > budget {
+            break;
+        }
+        out.push_str(task);
+        shown += 1;
+    }
+    if shown < tasks.len() {
+        out.push_str(&note(tasks.len() - shown));
+    }
+    out.push_str(&tail);
+    if size(&out) <= budget {
+        return out;
+    }
+    // Even the opening and closing sections are too long: cut at a line, close any code block.
+    let marker = "\n**Cut here** to stay under GitHub's comment limit: `--format json` or the bundle has everything.\n";
+    let mut cut = String::new();
+    let mut fence: Option<String> = None;
+    for line in out.lines() {
+        if size(&cut) + size(line) + 1 + size(marker) + 16 > budget {
+            break;
+        }
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") {
+            let ticks: String = trimmed.chars().take_while(|c| *c == '`').collect();
+            match &fence {
+                Some(open) if ticks.len() >= open.len() && trimmed.trim_end() == ticks => {
+                    fence = None;
+                }
+                Some(_) => {}
+                None => fence = Some(ticks),
+            }
+        }
+        cut.push_str(line);
+        cut.push('\n');
+    }
+    if let Some(open) = fence {
+        cut.push_str(&open);
+        cut.push('\n');
+    }
+    cut.push_str(marker);
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cap;
+
+    #[test]
+    fn a_report_over_budget_keeps_its_ends_and_never_leaves_a_code_block_open() {
+        let head = "## report\n\n**summary**\n\n";
+        let task = |n: usize| format!("### Task `{n}`\n\n```text\n{}\n```\n\n", "x".repeat(100));
+        let tail = "### Service-level findings\n\nthe breaker\n";
+        let whole = format!("{head}{}{tail}", (0..20).map(task).collect::<String>());
+        let capped = cap(&whole, 1_000);
+        assert!(capped.chars().count() <= 1_000, "{capped}");
+        assert!(
+            capped.starts_with(head) && capped.ends_with(tail),
+            "{capped}"
+        );
+        assert!(capped.contains("### Task `0`"));
+        assert!(capped.contains("more task section(s) left out"));
+        assert_eq!(capped.matches("```").count() % 2, 0);
+        // The opening alone over budget: cut at a line, the open block closed.
+        let long = format!("## report\n\n```text\n{}```\n", "line\n".repeat(1_000));
+        let cut = cap(&long, 500);
+        assert!(cut.chars().count() <= 500, "{}", cut.len());
+        assert_eq!(cut.matches("```").count() % 2, 0, "{cut}");
+        assert!(cut.ends_with("has everything.\n"));
+        // Under budget: unchanged.
+        assert_eq!(cap(&whole, 100_000), whole);
+    }
 }

@@ -69,6 +69,9 @@ pub struct TaskSummary {
     pub last_log_lines: Vec<String>,
     /// Lifecycle timestamps, service events naming the task and its log lines, in time order.
     pub timeline: Vec<crate::timeline::Entry>,
+    /// The task's log streams, `(group, stream)`, for console links (not in the JSON).
+    #[serde(skip)]
+    pub log_streams: Vec<(String, String)>,
     /// For undiagnosed tasks only: the failure modes whose rules read stops like this one, and
     /// what each would have needed (since 0.2.0).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -325,6 +328,10 @@ impl Report {
                     .collect(),
                 last_log_lines,
                 timeline: crate::timeline::build(evidence, task_index),
+                log_streams: evidence
+                    .task_streams(&record.task_id, None)
+                    .filter_map(|(_, stream)| Some((stream.group.clone()?, stream.stream.clone()?)))
+                    .collect(),
                 closest_rules: if verdict == TaskVerdict::Undiagnosed {
                     let exits: Vec<i64> =
                         task.containers.iter().filter_map(|c| c.exit_code).collect();

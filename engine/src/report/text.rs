@@ -299,7 +299,14 @@ fn render_finding_text(out: &mut String, finding: &Finding, p: &Palette) {
     if let Some(hint) = &finding.hint {
         let _ = writeln!(out, "    {:<8}  {hint}", "fix");
     }
-    if let Some(url) = &finding.doc_url {
+    // Built-in rules' pages are a click away in Markdown and `explain RULE` prints them; a
+    // team rule's own link is shown.
+    if let Some(url) = finding.doc_url.as_deref().filter(|url| {
+        !url.starts_with(concat!(
+            env!("CARGO_PKG_REPOSITORY"),
+            "/blob/main/docs/rules/"
+        ))
+    }) {
         let _ = writeln!(out, "    {:<8}  {url}", "docs");
     }
 }
