@@ -46,7 +46,52 @@ pub fn diagnose(evidence: &Evidence, rules: &RuleSet) -> Report {
             Err(error) => rule_errors.push(error),
         }
     }
-    Report::build(evidence, findings, rule_errors, &rules.notes())
+    let mut report = Report::build(evidence, findings, rule_errors, &rules.notes());
+    if !rules.errors.is_empty() {
+        // The report says it is incomplete, in every format, rather than look clean.
+        let load_errors = rules.errors.iter().map(load_error);
+        report.rule_errors.splice(0..0, load_errors);
+        report.status = report::Status::Error;
+    }
+    report
+}
+
+/// A rule that could not be loaded, as the report lists it.
+fn load_error(error: &rule::RuleLoadError) -> RuleError {
+    let stem = |file: &str| {
+        std::path::Path::new(file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    match error {
+        rule::RuleLoadError::At {
+            file,
+            line,
+            column,
+            message,
+        } => RuleError {
+            rule: stem(file),
+            file: file.clone(),
+            message: format!("{}{message}", RuleError::LOAD_PREFIX),
+            position: Some(format!("{line}:{column}")),
+        },
+        rule::RuleLoadError::File { file, message } => RuleError {
+            rule: stem(file),
+            file: file.clone(),
+            message: format!("{}{message}", RuleError::LOAD_PREFIX),
+            position: None,
+        },
+        rule::RuleLoadError::DuplicateId { id, first, second } => RuleError {
+            rule: id.clone(),
+            file: second.clone(),
+            message: format!(
+                "{}duplicate rule id `{id}` (also in {first})",
+                RuleError::LOAD_PREFIX
+            ),
+            position: None,
+        },
+    }
 }
 
 type Outcome = Result<Vec<ScriptFinding>, RuleError>;

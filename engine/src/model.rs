@@ -123,6 +123,14 @@ pub struct RuleError {
 }
 
 impl RuleError {
+    /// How the message of a rule that could not be loaded starts.
+    pub const LOAD_PREFIX: &'static str = "could not load: ";
+
+    /// Whether the rule failed to load (rather than failed while it ran).
+    pub fn is_load_error(&self) -> bool {
+        self.message.starts_with(Self::LOAD_PREFIX)
+    }
+
     /// `file:line:column` where Rhai knows the position, else the file.
     pub fn location(&self) -> String {
         match &self.position {

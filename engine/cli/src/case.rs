@@ -150,7 +150,8 @@ impl Case {
                 }
             }
         }
-        for error in &report.rule_errors {
+        // A rule that could not load is reported once for the whole run, not per case.
+        for error in report.rule_errors.iter().filter(|e| !e.is_load_error()) {
             failures.push(format!("rule `{}` failed: {}", error.rule, error.message));
         }
         failures.extend(self.root_cause_failures(report));
@@ -397,7 +398,12 @@ pub fn findings_snapshot(report: &Report) -> String {
     let mut out = String::from(
         "# Expected findings of this case. `ecs-autopsy rules test --update` rewrites this file.\n",
     );
-    if report.findings.is_empty() && report.rule_errors.is_empty() {
+    if report.findings.is_empty()
+        && report
+            .rule_errors
+            .iter()
+            .all(engine::model::RuleError::is_load_error)
+    {
         out.push_str("(no findings)\n");
     }
     for finding in &report.findings {
@@ -423,7 +429,7 @@ pub fn findings_snapshot(report: &Report) -> String {
             let _ = writeln!(out, "  hint: {hint}");
         }
     }
-    for error in &report.rule_errors {
+    for error in report.rule_errors.iter().filter(|e| !e.is_load_error()) {
         let _ = writeln!(
             out,
             "\nrule error {} ({}): {}",

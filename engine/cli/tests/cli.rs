@@ -352,7 +352,58 @@ fn broken_rules_are_reported_and_the_others_still_run() {
         path_str(&runtime_only),
         path_str(&bundle),
     ]);
-    check(&strict, 2, &[], &[]);
+    // Under --strict the failure is an error, and the report says it is incomplete.
+    check(
+        &strict,
+        2,
+        &["INCOMPLETE: 1 rule error(s)"],
+        &["ecs-autopsy: error: rule throws failed"],
+    );
+    let stderr = String::from_utf8_lossy(&strict.stderr);
+    assert!(!stderr.contains("warning"), "{stderr}");
+
+    // A rule that does not load: the report says so in every format, never looks clean.
+    let text =
+        String::from_utf8_lossy(&output_of_broken(&dir, &bundle, "text").stdout).into_owned();
+    assert!(text.contains("INCOMPLETE: 6 rule error(s)"), "{text}");
+    let json = output_of_broken(&dir, &bundle, "json");
+    assert_eq!(json.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(report["status"], "error");
+    let errors = report["rule_errors"].as_array().expect("rule errors");
+    for file in [
+        "syntax-error.rhai",
+        "bad-meta.rhai",
+        "typo-key.rhai",
+        "top-level.rhai",
+    ] {
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["file"].as_str().is_some_and(|f| f.ends_with(file))
+                    && e["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("could not load: "))),
+            "{file} not in {errors:#?}"
+        );
+    }
+    let markdown =
+        String::from_utf8_lossy(&output_of_broken(&dir, &bundle, "markdown").stdout).into_owned();
+    assert!(
+        markdown.contains("INCOMPLETE") && markdown.contains("### Rule errors"),
+        "{markdown}"
+    );
+}
+
+fn output_of_broken(rules: &Path, bundle: &Path, format: &str) -> Output {
+    run(&[
+        "--format",
+        format,
+        "replay",
+        "--rules",
+        path_str(rules),
+        path_str(bundle),
+    ])
 }
 
 #[test]

@@ -42,6 +42,9 @@ pub enum Status {
     Ok,
     /// At least one problem diagnosed, or a stopped task nobody could explain.
     Problems,
+    /// A rule failed to load (or, with `--strict`, to run): the findings may be incomplete,
+    /// and `rule_errors` says which (since 0.2.0).
+    Error,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -503,6 +506,16 @@ fn header(report: &Report) -> String {
 }
 
 fn summary_line(report: &Report) -> String {
+    let line = summary_counts(report);
+    if report.status == Status::Error {
+        let n = report.rule_errors.len();
+        format!("{line} · INCOMPLETE: {n} rule error(s), listed below; the findings may be missing")
+    } else {
+        line
+    }
+}
+
+fn summary_counts(report: &Report) -> String {
     let summary = &report.summary;
     if summary.stopped_tasks == 0 {
         let mut causes: Vec<&str> = report

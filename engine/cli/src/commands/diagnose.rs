@@ -251,6 +251,9 @@ fn report(
         ));
     }
     let mut report = engine::diagnose(&evidence, &setup.rules);
+    if global.strict && !report.rule_errors.is_empty() {
+        report.status = engine::report::Status::Error;
+    }
     if view.no_timeline || view.brief {
         report.drop_timelines();
     }
@@ -262,13 +265,19 @@ fn report(
         (Format::Markdown, true) => report.render_brief_markdown(),
     };
     print_stdout(&text)?;
-    for error in &report.rule_errors {
-        global.messages().warning(format_args!(
+    for error in report.rule_errors.iter().filter(|e| !e.is_load_error()) {
+        // Under --strict a rule that fails to run is an error, and says so.
+        let line = format_args!(
             "rule {} failed ({}): {}",
             error.rule,
             error.location(),
             error.message
-        ));
+        );
+        if global.strict {
+            global.messages().error(line);
+        } else {
+            global.messages().warning(line);
+        }
     }
     let rule_failed = global.strict && !report.rule_errors.is_empty();
     Ok(if !setup.rules.errors.is_empty() || rule_failed {
