@@ -12,6 +12,18 @@ Exit codes:
   1  at least one problem diagnosed, or a stopped task no rule could explain
   2  error: bad flags or configuration, unreadable input, or a rule that failed to load";
 
+/// For the commands that call AWS: what -v logs, then the exit codes.
+pub(crate) const LIVE_HELP: &str = "\
+Logging: -v logs each AWS call and its duration, -vv also every rule.
+
+Exit codes:
+  0  nothing wrong found (no stopped tasks, or only benign stops)
+  1  at least one problem diagnosed, or a stopped task no rule could explain
+  2  error: bad flags or configuration, unreadable input, or a rule that failed to load";
+
+/// For `record`: what -v logs.
+pub(crate) const RECORD_HELP: &str = "Logging: -v logs each AWS call and its duration.";
+
 #[derive(Parser)]
 #[command(
     name = "ecs-autopsy",
@@ -30,56 +42,68 @@ pub(crate) struct Cli {
 #[derive(Args)]
 pub(crate) struct GlobalArgs {
     /// Output format
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text, help_heading = "Output")]
     pub(crate) format: Format,
     /// Extra rule directory (repeatable); a rule with a built-in's id replaces it
-    #[arg(long = "rules", value_name = "DIR", global = true)]
+    #[arg(
+        long = "rules",
+        value_name = "DIR",
+        global = true,
+        help_heading = "Rules"
+    )]
     pub(crate) rules: Vec<PathBuf>,
     /// Use this configuration file instead of searching for ecs-autopsy.toml
-    #[arg(long, value_name = "FILE", global = true, conflicts_with = "no_config")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        conflicts_with = "no_config",
+        help_heading = "Rules"
+    )]
     pub(crate) config: Option<PathBuf>,
     /// Ignore every ecs-autopsy.toml (rule directories, disabled rules, overrides, limits)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Rules")]
     pub(crate) no_config: bool,
     /// When to colour the text output
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Output")]
     pub(crate) color: ColorChoice,
     /// Treat rule runtime errors as errors (exit code 2)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Rules")]
     pub(crate) strict: bool,
-    /// More logging on stderr (-v: each AWS call and its duration, -vv: every rule); RUST_LOG overrides
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    /// More logging on stderr (-v, -vv: more detail); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet", help_heading = "Logging")]
     pub(crate) verbose: u8,
     /// Only errors on stderr
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Logging")]
     pub(crate) quiet: bool,
 }
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Diagnose stopped tasks from the live AWS APIs (read-only)
-    #[command(after_help = EXIT_HELP)]
+    #[command(after_help = LIVE_HELP)]
     Diagnose {
         #[command(flatten)]
         live: LiveArgs,
         #[command(flatten)]
         view: ViewArgs,
         /// Also save the bundle the diagnosis was made from (redacted unless --no-redact)
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", help_heading = "Output")]
         save: Option<PathBuf>,
         /// Overwrite the --save file if it exists
-        #[arg(long)]
+        #[arg(long, help_heading = "Output")]
         force: bool,
     },
     /// Record every AWS response the diagnosis needs into a bundle, for `replay` anywhere
+    #[command(after_help = RECORD_HELP)]
     Record {
         #[command(flatten)]
         live: LiveArgs,
         /// Where to write the bundle; gzip-compressed when the name ends in .gz
-        #[arg(short, long, value_name = "FILE")]
+        #[arg(short, long, value_name = "FILE", help_heading = "Output")]
         output: PathBuf,
         /// Overwrite the output file if it exists
-        #[arg(long)]
+        #[arg(long, help_heading = "Output")]
         force: bool,
     },
     /// Diagnose a recorded bundle, or a folder of AWS CLI outputs, offline
@@ -88,13 +112,13 @@ pub(crate) enum Command {
         /// A bundle file (.json or .json.gz) or a directory of AWS CLI JSON outputs
         input: PathBuf,
         /// Only this service's stopped tasks (repeatable)
-        #[arg(long = "service", value_name = "NAME")]
+        #[arg(long = "service", value_name = "NAME", help_heading = "Input")]
         services: Vec<String>,
         /// Only tasks that stopped within this long before the bundle was recorded, e.g. 30m
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Input")]
         since: Option<std::time::Duration>,
         /// At most this many stopped tasks, the most recent
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", help_heading = "Input")]
         max_tasks: Option<usize>,
         #[command(flatten)]
         view: ViewArgs,
@@ -116,10 +140,10 @@ pub(crate) enum Command {
 #[derive(Args, Clone, Copy, Default)]
 pub(crate) struct ViewArgs {
     /// One line per cause and per unhealthy service, nothing else (text and Markdown)
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub(crate) brief: bool,
     /// Leave out each task's timeline (lifecycle, events and log lines)
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub(crate) no_timeline: bool,
 }
 
@@ -127,40 +151,40 @@ pub(crate) struct ViewArgs {
 #[derive(Args)]
 pub(crate) struct LiveArgs {
     /// The ECS cluster (name or ARN)
-    #[arg(long)]
+    #[arg(long, help_heading = "Input")]
     pub(crate) cluster: String,
     /// A service whose stopped tasks to diagnose (repeatable)
-    #[arg(long = "service", value_name = "NAME")]
+    #[arg(long = "service", value_name = "NAME", help_heading = "Input")]
     pub(crate) services: Vec<String>,
     /// A task to diagnose, by ARN or id (repeatable); for standalone tasks without a service
-    #[arg(long = "task", value_name = "ARN")]
+    #[arg(long = "task", value_name = "ARN", help_heading = "Input")]
     pub(crate) tasks: Vec<String>,
     /// Only tasks that stopped within this long, e.g. 30m or 2h (ECS keeps stopped tasks for about an hour)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Input")]
     pub(crate) since: Option<std::time::Duration>,
     /// At most this many stopped tasks, the most recent
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Input")]
     pub(crate) max_tasks: usize,
     /// Log lines to read from the end of each container's log stream
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(i32).range(1..=10_000))]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(i32).range(1..=10_000), help_heading = "Input")]
     pub(crate) log_lines: i32,
     /// AWS calls in flight at once
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "AWS access")]
     pub(crate) concurrency: u16,
     /// How long one attempt of one AWS call may take, e.g. 20s (a bare number is seconds)
-    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration, help_heading = "AWS access")]
     pub(crate) call_timeout: std::time::Duration,
     /// AWS profile (default: AWS_PROFILE, then the default profile)
-    #[arg(long)]
+    #[arg(long, help_heading = "AWS access")]
     pub(crate) profile: Option<String>,
     /// AWS Region (default: AWS_REGION, then the profile's region)
-    #[arg(long)]
+    #[arg(long, help_heading = "AWS access")]
     pub(crate) region: Option<String>,
     /// Send every AWS call to this endpoint; AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", help_heading = "AWS access")]
     pub(crate) endpoint_url: Option<String>,
     /// Keep environment values, credentials found in text and the account id in the bundle
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub(crate) no_redact: bool,
 }
 

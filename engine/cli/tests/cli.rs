@@ -20,6 +20,9 @@ fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"))
         .args(args)
         .env_remove("RUST_LOG")
+        // Help is wrapped to the terminal's width, which a test must not depend on.
+        .env_remove("COLUMNS")
+        .env_remove("LINES")
         .env("NO_COLOR", "1")
         .env("SOURCE_DATE_EPOCH", "1795510800")
         .env("XDG_CONFIG_HOME", root().join("target/no-user-config"))
@@ -1176,5 +1179,38 @@ fn markdown_fits_a_github_comment_and_links_to_the_console_and_the_rule_docs() {
                 ))
                 .is_file()
         );
+    }
+}
+
+#[test]
+fn help_is_grouped_under_headings_and_offline_commands_do_not_describe_aws_logging() {
+    for (name, args) in [
+        ("help", &["--help"][..]),
+        ("help-replay", &["replay", "--help"][..]),
+        ("help-diagnose", &["diagnose", "--help"][..]),
+        ("help-record", &["record", "--help"][..]),
+    ] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(0), "{name}");
+        let help = String::from_utf8_lossy(&output.stdout).into_owned();
+        if name == "help-replay" {
+            assert!(!help.contains("AWS call"), "{help}");
+            for heading in ["Input:", "Output:", "Rules:", "Logging:"] {
+                assert!(
+                    help.contains(&format!("\n{heading}\n")),
+                    "{heading} in {help}"
+                );
+            }
+        }
+        if name == "help-diagnose" {
+            for heading in ["Input:", "AWS access:", "Output:", "Rules:", "Logging:"] {
+                assert!(
+                    help.contains(&format!("\n{heading}\n")),
+                    "{heading} in {help}"
+                );
+            }
+            assert!(help.contains("-v logs each AWS call and its duration"));
+        }
+        insta::assert_snapshot!(name, help);
     }
 }
