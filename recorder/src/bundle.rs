@@ -779,7 +779,7 @@ impl Bundle {
 
     /// `to_canonical_json`, or why it cannot be made. A bundle that loaded always can be: its
     /// responses nest at most `MAX_RESPONSE_DEPTH` deep.
-    fn canonical_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+    pub fn canonical_json(&self) -> Result<Vec<u8>, serde_json::Error> {
         // Going through `Value` sorts every object's keys, responses included.
         let value = serde_json::to_value(self)?;
         let mut out = serde_json::to_vec_pretty(&value)?;

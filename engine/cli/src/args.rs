@@ -99,7 +99,7 @@ pub(crate) enum Command {
     Record {
         #[command(flatten)]
         live: LiveArgs,
-        /// Where to write the bundle; gzip-compressed when the name ends in .gz
+        /// Where to write the bundle; gzip-compressed when the name ends in .gz, `-` for standard output
         #[arg(short, long, value_name = "FILE", help_heading = "Output")]
         output: PathBuf,
         /// Overwrite the output file if it exists
@@ -200,7 +200,7 @@ pub(crate) enum BundleCommand {
         /// Files or directories (searched recursively)
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
-        /// Where to write the bundle; gzip-compressed when the name ends in .gz
+        /// Where to write the bundle; gzip-compressed when the name ends in .gz, `-` for standard output
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
         /// Overwrite the output file if it exists
@@ -219,8 +219,24 @@ pub(crate) enum BundleCommand {
     /// is, its kind and its length, never the value. Exit 0 when clean, 1 when something was
     /// found, 2 when the file cannot be read.
     Scan {
-        /// The bundle file (plain or gzip)
+        /// A bundle file (plain or gzip) or a directory of AWS CLI outputs
         input: PathBuf,
+    },
+    /// Redact a bundle or a folder of AWS CLI outputs before you share it
+    ///
+    /// Applies the redaction `record` applies (environment values, repository credentials,
+    /// secret log-driver options and proxy settings replaced; credential-shaped text removed
+    /// from log lines, reasons and events; the account id pseudonymised), to any bundle,
+    /// imported ones included. Names are kept, so the diagnosis is the same.
+    Redact {
+        /// A bundle file (plain or gzip) or a directory of AWS CLI outputs
+        input: PathBuf,
+        /// Where to write the redacted bundle; gzip-compressed when the name ends in .gz, `-` for standard output
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Overwrite the output file if it exists
+        #[arg(long)]
+        force: bool,
     },
     /// Rewrite a bundle of any older format version in the current one
     ///
@@ -230,7 +246,7 @@ pub(crate) enum BundleCommand {
     Upgrade {
         /// The bundle to read (plain or gzip)
         input: PathBuf,
-        /// Where to write the upgraded bundle; gzip-compressed when the name ends in .gz
+        /// Where to write the upgraded bundle; gzip-compressed when the name ends in .gz, `-` for standard output
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
         /// Overwrite the output file if it exists

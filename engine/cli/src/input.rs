@@ -25,6 +25,20 @@ impl Input {
 /// Loads a bundle file (plain or gzip) for diagnosis (`Bundle::read_for_diagnosis`: typed views
 /// only), or imports a directory of AWS CLI outputs, or one AWS CLI output file, in memory.
 pub fn load(path: &Path, limits: ReadLimits) -> anyhow::Result<Input> {
+    load_as(path, limits, Bundle::read_for_diagnosis)
+}
+
+/// `load`, keeping every response whole (`Bundle::read_with`): for the commands that write a
+/// bundle back or read every byte of it (`bundle redact`, `bundle scan`), never for diagnosis.
+pub fn load_whole(path: &Path, limits: ReadLimits) -> anyhow::Result<Input> {
+    load_as(path, limits, Bundle::read_with)
+}
+
+fn load_as(
+    path: &Path,
+    limits: ReadLimits,
+    read: fn(&Path, ReadLimits) -> Result<Bundle, LoadError>,
+) -> anyhow::Result<Input> {
     if path.is_dir() {
         let imported = recorder::import::import(&[path.to_path_buf()], reproducible_time())?;
         if imported.bundle.calls.is_empty() {
@@ -39,7 +53,7 @@ pub fn load(path: &Path, limits: ReadLimits) -> anyhow::Result<Input> {
             skipped: imported.skipped,
         });
     }
-    match Bundle::read_for_diagnosis(path, limits) {
+    match read(path, limits) {
         Ok(bundle) => Ok(Input {
             bundle,
             skipped: Vec::new(),

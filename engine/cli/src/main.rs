@@ -73,6 +73,11 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
             } => commands::bundle::import(global, inputs, output, *force),
             BundleCommand::Inspect { input } => commands::bundle::inspect(global, input),
             BundleCommand::Scan { input } => commands::bundle::scan(global, input),
+            BundleCommand::Redact {
+                input,
+                output,
+                force,
+            } => commands::bundle::redact(global, input, output, *force),
             BundleCommand::Upgrade {
                 input,
                 output,

@@ -57,7 +57,7 @@ impl ScanReport {
             if self.redacted {
                 ""
             } else {
-                " (it was written without redaction: record it again without --no-redact)"
+                " (it was written without redaction: `ecs-autopsy bundle redact FILE -o OUT` redacts it)"
             }
         );
         let width = self

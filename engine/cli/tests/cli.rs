@@ -1214,3 +1214,100 @@ fn help_is_grouped_under_headings_and_offline_commands_do_not_describe_aws_loggi
         insta::assert_snapshot!(name, help);
     }
 }
+
+#[test]
+fn bundle_redact_and_scan_work_on_imports_and_dash_writes_to_stdout() {
+    let dir = temp_dir("redact");
+    let folder = fixture("real/gh-dify-self-hosted-48-plugin-daemon-empty-s3-endpoint-137/aws-cli");
+    let folder = path_str(&folder);
+
+    // scan reads a folder of AWS CLI outputs, and points at redact, never at re-recording.
+    let scan = run(&["--no-config", "bundle", "scan", folder]);
+    assert_eq!(scan.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&scan.stdout).into_owned();
+    assert!(
+        text.contains("bundle redact") && !text.contains("record it again"),
+        "{text}"
+    );
+
+    // redact: the same redactor as record; the output scans clean and diagnoses the same.
+    let redacted = dir.join("redacted.json.gz");
+    let output = run(&[
+        "--no-config",
+        "bundle",
+        "redact",
+        folder,
+        "-o",
+        path_str(&redacted),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("redacted "));
+    let clean = run(&["--no-config", "bundle", "scan", path_str(&redacted)]);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&clean.stdout)
+    );
+    let causes = |input: &str| -> serde_json::Value {
+        let output = run(&["--no-config", "--format", "json", "replay", input]);
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        report["summary"]["causes"].clone()
+    };
+    assert_eq!(causes(folder), causes(path_str(&redacted)));
+    // It refuses to overwrite without --force.
+    let again = run(&[
+        "--no-config",
+        "bundle",
+        "redact",
+        folder,
+        "-o",
+        path_str(&redacted),
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+
+    // -o - writes the bundle to standard output, for import, redact and upgrade.
+    for args in [
+        vec!["--no-config", "bundle", "import", folder, "-o", "-"],
+        vec!["--no-config", "bundle", "redact", folder, "-o", "-"],
+        vec![
+            "--no-config",
+            "bundle",
+            "upgrade",
+            path_str(&redacted),
+            "-o",
+            "-",
+        ],
+    ] {
+        let output = run(&args);
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        let bundle: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a bundle");
+        assert_eq!(
+            bundle["manifest"]["format"], "ecs-autopsy-bundle",
+            "{args:?}"
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("standard output"),
+            "{args:?}"
+        );
+    }
+    // diagnose --save - would mix the bundle with the report: refused before any AWS call.
+    let save = run(&[
+        "--no-config",
+        "diagnose",
+        "--cluster",
+        "prod",
+        "--save",
+        "-",
+    ]);
+    assert_eq!(save.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&save.stderr)
+            .contains("--save - would mix the bundle with the report")
+    );
+}

@@ -1,14 +1,12 @@
-//! `bundle import`, `bundle inspect`, `bundle scan` and `bundle upgrade`.
+//! `bundle import`, `bundle inspect`, `bundle scan`, `bundle redact` and `bundle upgrade`.
 
 use std::path::{Path, PathBuf};
-
-use anyhow::Context as _;
 
 use ecs_autopsy::scan::ScanReport;
 
 use crate::args::{Format, GlobalArgs};
 use crate::commands::diagnose::refuse_partial_answer;
-use crate::commands::{load_config, print_stdout, refuse_to_clobber};
+use crate::commands::{load_config, print_stdout, refuse_to_clobber, shown, write_bundle};
 
 pub(crate) fn import(
     global: &GlobalArgs,
@@ -25,13 +23,10 @@ pub(crate) fn import(
             imported.skipped.len()
         ));
     }
-    imported
-        .bundle
-        .write(output)
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    write_bundle(&imported.bundle, output)?;
     global.messages().note(format_args!(
         "wrote {} with {} call(s){}",
-        output.display(),
+        shown(output),
         imported.bundle.calls.len(),
         if imported.skipped.is_empty() {
             String::new()
@@ -65,14 +60,60 @@ pub(crate) fn inspect(global: &GlobalArgs, input: &Path) -> anyhow::Result<u8> {
 
 pub(crate) fn scan(global: &GlobalArgs, input: &Path) -> anyhow::Result<u8> {
     let config = load_config(global)?;
-    let bundle = recorder::Bundle::read_with(input, config.bundle)?;
-    let report = ScanReport::new(&input.display().to_string(), &bundle);
+    // A bundle, or a folder of AWS CLI outputs (imported, then scanned).
+    let loaded = ecs_autopsy::input::load_whole(input, config.bundle)?;
+    global.messages().skipped(&loaded.skipped);
+    let report = ScanReport::new(&input.display().to_string(), &loaded.bundle);
     let text = match global.format {
         Format::Json => report.render_json(),
         Format::Text | Format::Markdown => report.render_text(),
     };
     print_stdout(&text)?;
+    if loaded.skipped_evidence() {
+        refuse_partial_answer(global, &loaded.skipped);
+        return Ok(2);
+    }
     Ok(u8::from(!report.clean))
+}
+
+/// `bundle redact`: the redaction `record` applies, to any bundle or folder of AWS CLI outputs.
+pub(crate) fn redact(
+    global: &GlobalArgs,
+    input: &Path,
+    output: &Path,
+    force: bool,
+) -> anyhow::Result<u8> {
+    refuse_to_clobber(output, force)?;
+    let config = load_config(global)?;
+    let loaded = ecs_autopsy::input::load_whole(input, config.bundle)?;
+    global.messages().skipped(&loaded.skipped);
+    let skipped_evidence = loaded.skipped_evidence();
+    let skipped = loaded.skipped;
+    let mut bundle = loaded.bundle;
+    let before: u64 = bundle.manifest.redaction.counts.values().sum();
+    recorder::redact::redact(&mut bundle);
+    let after: u64 = bundle.manifest.redaction.counts.values().sum();
+    // The redactor and the scan share one list: what is left would be a redactor bug.
+    let left = recorder::redact::scan(&bundle);
+    write_bundle(&bundle, output)?;
+    global.messages().note(format_args!(
+        "redacted {} value(s) of {}, written to {}",
+        after.saturating_sub(before),
+        input.display(),
+        shown(output)
+    ));
+    if !left.is_empty() {
+        global.messages().error(format_args!(
+            "{} credential-shaped value(s) are still in the output; run `ecs-autopsy bundle scan` on it",
+            left.len()
+        ));
+        return Ok(2);
+    }
+    if skipped_evidence {
+        refuse_partial_answer(global, &skipped);
+        return Ok(2);
+    }
+    Ok(0)
 }
 
 pub(crate) fn upgrade(
@@ -86,9 +127,7 @@ pub(crate) fn upgrade(
     let bundle = recorder::Bundle::read_with(input, config.bundle)?;
     let from = bundle.manifest.format_version;
     let bundle = recorder::bundle::upgrade(bundle);
-    bundle
-        .write(output)
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    write_bundle(&bundle, output)?;
     let what = if from == bundle.manifest.format_version {
         format!("already format version {from}; written unchanged")
     } else {
@@ -100,7 +139,7 @@ pub(crate) fn upgrade(
     global.messages().note(format_args!(
         "{}: {what}, to {}",
         input.display(),
-        output.display()
+        shown(output)
     ));
     Ok(0)
 }

@@ -99,13 +99,16 @@ pub(crate) fn live(
 ) -> anyhow::Result<u8> {
     view.check(global)?;
     if let Some(path) = save {
+        if crate::commands::is_stdout(path) {
+            anyhow::bail!(
+                "--save - would mix the bundle with the report on standard output: save it to a file, or use `ecs-autopsy record -o -`"
+            );
+        }
         refuse_to_clobber(path, force)?;
     }
     let bundle = collect(global, live)?;
     if let Some(path) = save {
-        bundle
-            .write(path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::commands::write_bundle(&bundle, path)?;
         global
             .messages()
             .note(format_args!("saved the bundle to {}", path.display()));
@@ -122,14 +125,16 @@ pub(crate) fn record(
 ) -> anyhow::Result<u8> {
     refuse_to_clobber(output, force)?;
     let bundle = collect(global, live)?;
-    bundle
-        .write(output)
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    crate::commands::write_bundle(&bundle, output)?;
     global.messages().note(format_args!(
         "wrote {} with {} call(s); replay it with `ecs-autopsy replay {}`",
-        output.display(),
+        crate::commands::shown(output),
         bundle.calls.len(),
-        output.display()
+        if crate::commands::is_stdout(output) {
+            "FILE".to_owned()
+        } else {
+            output.display().to_string()
+        }
     ));
     Ok(0)
 }

@@ -88,7 +88,41 @@ pub(crate) fn rule_dirs(global: &GlobalArgs, config: &Config) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Whether an output path means standard output (`-o -`).
+pub(crate) fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Writes a bundle to `path`, gzip-compressed when it ends in `.gz`, or as plain JSON to
+/// standard output when it is `-`.
+pub(crate) fn write_bundle(bundle: &recorder::Bundle, path: &Path) -> anyhow::Result<()> {
+    if is_stdout(path) {
+        let json = bundle
+            .canonical_json()
+            .map_err(|err| anyhow::format_err!("cannot write the bundle: {err}"))?;
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&json)?;
+        stdout.flush()?;
+        return Ok(());
+    }
+    bundle
+        .write(path)
+        .map_err(|err| anyhow::format_err!("cannot write {}: {err}", path.display()))
+}
+
+/// Where a bundle went, for a note on stderr.
+pub(crate) fn shown(path: &Path) -> String {
+    if is_stdout(path) {
+        "standard output".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
 pub(crate) fn refuse_to_clobber(path: &Path, force: bool) -> anyhow::Result<()> {
+    if is_stdout(path) {
+        return Ok(());
+    }
     if path.exists() && !force {
         return Err(anyhow::format_err!(
             "{} already exists; pass --force to overwrite it",
