@@ -218,6 +218,26 @@ pub struct CallError {
     pub message: String,
 }
 
+impl CallError {
+    /// Whether AWS refused the call for lack of a permission, the only failure an IAM hint
+    /// can help with (not throttling, a missing resource or the network).
+    pub fn is_access_denied(&self) -> bool {
+        is_access_denied(&self.code)
+    }
+}
+
+/// Whether an AWS error code means a missing permission.
+pub fn is_access_denied(code: &str) -> bool {
+    [
+        "AccessDenied",
+        "UnauthorizedOperation",
+        "NotAuthorized",
+        "Unauthorized",
+    ]
+    .iter()
+    .any(|word| code.contains(word))
+}
+
 /// The API operations whose responses the engine understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Operation {
@@ -722,7 +742,24 @@ impl Bundle {
             format: Option<Value>,
             format_version: Option<Value>,
         }
-        let probe: Probe = serde_json::from_slice(bytes).map_err(|err| json_error(name, &err))?;
+        let probe: Probe = match serde_json::from_slice(bytes) {
+            Ok(probe) => probe,
+            // Valid JSON of another shape (an array, a string): not a bundle, and nothing in
+            // the message should name this parser's internals.
+            Err(err) if err.is_data() && !starts_an_object(bytes) => {
+                return Err(LoadError::NotABundle {
+                    path: name.to_owned(),
+                    reason: "the top level is not an object with a `manifest` object".to_owned(),
+                });
+            }
+            Err(err) if err.is_data() && err.to_string().contains("ProbeManifest") => {
+                return Err(LoadError::NotABundle {
+                    path: name.to_owned(),
+                    reason: "`manifest` is not an object".to_owned(),
+                });
+            }
+            Err(err) => return Err(json_error(name, &err)),
+        };
         let Some(manifest) = probe.manifest else {
             return Err(LoadError::NotABundle {
                 path: name.to_owned(),
@@ -932,6 +969,14 @@ pub fn escape_controls(text: &str, keep_tabs: bool) -> std::borrow::Cow<'_, str>
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Whether the JSON text's top level is an object.
+fn starts_an_object(bytes: &[u8]) -> bool {
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    text.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'{')
 }
 
 fn json_error(name: &str, err: &serde_json::Error) -> LoadError {

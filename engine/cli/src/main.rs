@@ -16,9 +16,15 @@ use crate::args::{BundleCommand, Cli, Command, GlobalArgs, RulesCommand};
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => {
+        // Help and version are output, not errors.
+        Err(err) if !err.use_stderr() => {
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        // Like every other error: one line, with the program's prefix.
+        Err(err) => {
+            messages::Messages { quiet: false }.error(clap_error_line(&err));
+            return ExitCode::from(2);
         }
     };
     init_logging(&cli.global);
@@ -125,4 +131,19 @@ fn init_logging(global: &GlobalArgs) {
         .with_target(false)
         .without_time()
         .init();
+}
+
+/// clap's message on one line, without its own `error:` prefix, its usage block or its
+/// "For more information" tail, which say a `--help` run would.
+fn clap_error_line(err: &clap::Error) -> String {
+    let rendered = err.render().to_string();
+    let lines: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty())
+        .collect();
+    let message = lines.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    format!("{message} (see --help)")
 }

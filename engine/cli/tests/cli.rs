@@ -479,12 +479,43 @@ fn rules_list_and_explain() {
 
 #[test]
 fn bad_flags_exit_2_and_help_documents_exit_codes() {
-    check(&run(&["replay"]), 2, &[], &["Usage"]);
-    check(
-        &run(&["replay", "--format", "yaml", "x"]),
-        2,
-        &[],
-        &["invalid value 'yaml'"],
+    // One line, with the same prefix as every other error.
+    for (args, says) in [
+        (
+            &["replay"][..],
+            "ecs-autopsy: error: the following required arguments were not provided: <INPUT> (see --help)\n",
+        ),
+        (
+            &["replay", "--format", "yaml", "x"][..],
+            "ecs-autopsy: error: invalid value 'yaml' for '--format <FORMAT>'",
+        ),
+        (
+            &["replay", "--no-such-flag", "x"][..],
+            "ecs-autopsy: error: unexpected argument '--no-such-flag' found",
+        ),
+    ] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(stderr.starts_with(says), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    }
+    // A name far from every rule gets no suggestion.
+    let far = run(&["explain", "zzzzzzzz"]);
+    assert_eq!(
+        String::from_utf8_lossy(&far.stderr),
+        "ecs-autopsy: error: no rule `zzzzzzzz` (`ecs-autopsy rules list` shows all)\n"
+    );
+    // Valid JSON of another shape names no parser internals.
+    let dir = temp_dir("shapes");
+    let file = dir.join("string.json");
+    write(&file, b"\"x\"");
+    let output = run(&["replay", path_str(&file)]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        stderr.contains("the top level is not an object with a `manifest` object")
+            && !stderr.contains("Probe"),
+        "{stderr}"
     );
     check(
         &run(&["--help"]),
@@ -1310,4 +1341,47 @@ fn bundle_redact_and_scan_work_on_imports_and_dash_writes_to_stdout() {
         String::from_utf8_lossy(&save.stderr)
             .contains("--save - would mix the bundle with the report")
     );
+}
+
+#[test]
+fn only_a_missing_permission_gets_an_iam_hint() {
+    let dir = temp_dir("iam-hint");
+    let text = std::fs::read_to_string(fixture("app-missing-config/dropped-env-var/bundle.json"))
+        .expect("bundle");
+    let mut bundle: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let calls = bundle["calls"].as_array_mut().expect("calls");
+    for (operation, code) in [
+        ("DescribeTargetGroups", "ThrottlingException"),
+        ("DescribeTargetHealth", "RequestTimeout"),
+        ("DescribeContainerInstances", "AccessDeniedException"),
+    ] {
+        let service = if operation.starts_with("DescribeTarget") {
+            "elbv2"
+        } else {
+            "ecs"
+        };
+        calls.push(serde_json::json!({
+            "service": service, "operation": operation, "request": {},
+            "error": {"code": code, "message": "it failed"},
+        }));
+    }
+    let path = dir.join("bundle.json");
+    write(&path, bundle.to_string().as_bytes());
+    for format in ["text", "markdown"] {
+        let output = run(&["--no-config", "--format", format, "replay", path_str(&path)]);
+        let report = String::from_utf8_lossy(&output.stdout).into_owned();
+        let line = |code: &str| -> String {
+            report
+                .lines()
+                .find(|l| l.contains(code))
+                .unwrap_or_else(|| panic!("{code} not in {report}"))
+                .to_owned()
+        };
+        assert!(!line("ThrottlingException").contains("grant"), "{report}");
+        assert!(!line("RequestTimeout").contains("grant"), "{report}");
+        assert!(
+            line("AccessDeniedException").contains("ecs:DescribeContainerInstances"),
+            "{report}"
+        );
+    }
 }

@@ -250,14 +250,18 @@ impl Report {
         if !self.missing_evidence.is_empty() {
             let _ = writeln!(out, "### Missing evidence\n");
             for missing in &self.missing_evidence {
+                let grant = if recorder::bundle::is_access_denied(&missing.code) {
+                    format!(" (grant `{}`)", md_cell(&missing.iam_action))
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     out,
-                    "- `{} {}` failed with `{}`: {} (grant `{}`)",
+                    "- `{} {}` failed with `{}`: {}{grant}",
                     md_cell(&missing.service),
                     md_cell(&missing.operation),
                     md_cell(&missing.code),
-                    md_text(&missing.message),
-                    md_cell(&missing.iam_action)
+                    md_text(&missing.message)
                 );
             }
             out.push('\n');

@@ -168,14 +168,15 @@ impl Report {
             out.push('\n');
             let _ = writeln!(out, "{}", p.bold("missing evidence"));
             for missing in &self.missing_evidence {
+                let grant = if recorder::bundle::is_access_denied(&missing.code) {
+                    format!(" (grant {})", missing.iam_action)
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     out,
-                    "  {} {} failed: {}: {} (grant {})",
-                    missing.service,
-                    missing.operation,
-                    missing.code,
-                    missing.message,
-                    missing.iam_action
+                    "  {} {} failed: {}: {}{grant}",
+                    missing.service, missing.operation, missing.code, missing.message
                 );
             }
         }

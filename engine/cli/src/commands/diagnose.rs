@@ -201,7 +201,10 @@ fn collect(global: &GlobalArgs, live: &LiveArgs) -> anyhow::Result<recorder::Bun
 
     for call in &bundle.calls {
         if let Some(error) = &call.error {
+            // An IAM hint only where a permission was missing, never for the network or
+            // throttling.
             let action = recorder::Operation::lookup(&call.service, &call.operation)
+                .filter(|_| error.is_access_denied())
                 .map(|op| format!(" (needs {})", op.iam_action()))
                 .unwrap_or_default();
             global.messages().warning(format_args!(

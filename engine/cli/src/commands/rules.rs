@@ -258,15 +258,11 @@ pub(crate) fn explain(global: &GlobalArgs, id: &str) -> anyhow::Result<u8> {
     let setup = Setup::load(global, &[])?;
     let loaded: &RuleSet = &setup.rules;
     let Some(rule) = loaded.rules.iter().find(|r| r.meta.id == id) else {
-        let mut ids: Vec<&str> = loaded.rules.iter().map(|r| r.meta.id.as_str()).collect();
-        ids.sort_by_key(|candidate| rule::edit_distance(candidate, id));
+        // Only a close name is worth suggesting.
+        let ids: Vec<String> = loaded.rules.iter().map(|r| r.meta.id.clone()).collect();
         return Err(anyhow::format_err!(
-            "no rule `{id}`; did you mean {}? (`ecs-autopsy rules list` shows all)",
-            ids.iter()
-                .take(3)
-                .map(|i| format!("`{i}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "no rule `{id}`{} (`ecs-autopsy rules list` shows all)",
+            rule::suggestion(id, &ids)
         ));
     };
     print_stdout(&rule::render_docs(rule))?;
