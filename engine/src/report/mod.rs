@@ -602,6 +602,12 @@ impl DeploymentSummary {
         if let Some(state) = &self.rollout_state {
             let _ = write!(text, " {state}");
         }
+        self.push_outcome(&mut text);
+        text
+    }
+
+    /// `, 3 failed tasks: <the reason, when it tells a story>`.
+    fn push_outcome(&self, text: &mut String) {
         if let Some(failed) = self.failed_tasks.filter(|&n| n > 0) {
             let _ = write!(
                 text,
@@ -612,7 +618,6 @@ impl DeploymentSummary {
         if let Some(reason) = self.telling_reason() {
             let _ = write!(text, ": {reason}");
         }
-        text
     }
 
     /// The rollout reason when it tells a story (a circuit breaker, a rollback, a failure);
@@ -653,16 +658,7 @@ impl DeploymentSummary {
                 }
             }
         }
-        if let Some(failed) = self.failed_tasks.filter(|&n| n > 0) {
-            let _ = write!(
-                text,
-                ", {failed} failed task{}",
-                if failed == 1 { "" } else { "s" }
-            );
-        }
-        if let Some(reason) = self.telling_reason() {
-            let _ = write!(text, ": {reason}");
-        }
+        self.push_outcome(&mut text);
         text
     }
 }

@@ -45,6 +45,13 @@ impl Narrowing {
                         bundle.manifest.recorded_at
                     )
                 })?;
+            // An import of outputs that hold no time is dated at the epoch: nothing to count
+            // back from.
+            if recorded.millis == 0 {
+                anyhow::bail!(
+                    "--since counts back from the recording time, and these outputs hold no time: use --max-tasks instead"
+                );
+            }
             let millis = i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
             let after =
                 recorder::time::Timestamp::from_millis(recorded.millis.saturating_sub(millis));
