@@ -16,7 +16,7 @@ impl Report {
     }
 
     fn render_markdown_escaped(&self) -> String {
-        cap(&self.render_markdown_whole(), MARKDOWN_BUDGET)
+        cap(&self.render_markdown_parts(), MARKDOWN_BUDGET)
     }
 
     /// The bundle's region when it looks like one (`eu-west-1`): it goes into a host name.
@@ -66,7 +66,8 @@ impl Report {
         ))
     }
 
-    fn render_markdown_whole(&self) -> String {
+    /// The report in its sections: the opening, one per task shown, and the closing ones.
+    fn render_markdown_parts(&self) -> MarkdownParts {
         let mut out = String::new();
         let _ = writeln!(out, "## ecs-autopsy report\n");
         let _ = writeln!(out, "{}\n", md_text(&header(self)));
@@ -131,6 +132,8 @@ impl Report {
             }
             out.push('\n');
         }
+        let head = std::mem::take(&mut out);
+        let mut tasks = Vec::new();
         // Newest stop first; a repeat is shown in full at its newest task.
         for task in self.tasks.iter().rev() {
             let repeat = self.repeat_of(&task.task_id);
@@ -223,6 +226,7 @@ impl Report {
                 render_finding_markdown(&mut out, finding);
             }
             render_timeline_markdown(&mut out, &task.timeline);
+            tasks.push(std::mem::take(&mut out));
         }
         for revision in &self.revisions {
             let _ = writeln!(
@@ -296,7 +300,11 @@ impl Report {
             }
             out.push('\n');
         }
-        out
+        MarkdownParts {
+            head,
+            tasks,
+            tail: out,
+        }
     }
 }
 
@@ -415,55 +423,43 @@ fn url_part(text: &str) -> String {
     out
 }
 
+/// A Markdown report in the sections `cap` keeps or leaves out.
+struct MarkdownParts {
+    head: String,
+    tasks: Vec<String>,
+    tail: String,
+}
+
 /// The report within `budget` characters: the opening and the closing sections (revision
 /// diffs, service-level findings, missing evidence, rule errors) are kept, and task sections
 /// from the newest until the budget is spent, with a line saying how many were left out and
 /// where the rest is. Past that, the report is cut at a line, outside any code block.
-fn cap(markdown: &str, budget: usize) -> String {
+fn cap(parts: &MarkdownParts, budget: usize) -> String {
     let size = |text: &str| text.chars().count();
-    if size(markdown) <= budget {
-        return markdown.to_owned();
+    let whole =
+        size(&parts.head) + parts.tasks.iter().map(|t| size(t)).sum::<usize>() + size(&parts.tail);
+    if whole <= budget {
+        return format!("{}{}{}", parts.head, parts.tasks.concat(), parts.tail);
     }
-    // Sections start at `### ` headings; tasks are `### Task \``.
-    let mut sections: Vec<&str> = Vec::new();
-    let mut start = 0;
-    for (index, _) in markdown.match_indices("\n### ") {
-        sections.push(&markdown[start..=index]);
-        start = index + 1;
-    }
-    sections.push(&markdown[start..]);
-    let is_task = |section: &&str| section.starts_with("### Task `");
-    let head: String = sections
-        .iter()
-        .take_while(|s| !is_task(s))
-        .copied()
-        .collect();
-    let tasks: Vec<&str> = sections.iter().filter(|s| is_task(s)).copied().collect();
-    let tail: String = sections
-        .iter()
-        .skip_while(|s| !is_task(s))
-        .filter(|s| !is_task(s))
-        .copied()
-        .collect();
     let note = |left: usize| {
         format!(
             "**{left} more task section(s) left out** to stay under GitHub's comment limit: `--format json` or the bundle has every task.\n\n"
         )
     };
-    let reserve = size(&note(tasks.len())) + size(&tail);
-    let mut out = head;
+    let reserve = size(&note(parts.tasks.len())) + size(&parts.tail);
+    let mut out = parts.head.clone();
     let mut shown = 0;
-    for task in &tasks {
+    for task in &parts.tasks {
         if size(&out) + size(task) + reserve > budget {
             break;
         }
         out.push_str(task);
         shown += 1;
     }
-    if shown < tasks.len() {
-        out.push_str(&note(tasks.len() - shown));
+    if shown < parts.tasks.len() {
+        out.push_str(&note(parts.tasks.len() - shown));
     }
-    out.push_str(&tail);
+    out.push_str(&parts.tail);
     if size(&out) <= budget {
         return out;
     }
@@ -499,15 +495,26 @@ fn cap(markdown: &str, budget: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::cap;
+    use super::{MarkdownParts, cap};
 
     #[test]
     fn a_report_over_budget_keeps_its_ends_and_never_leaves_a_code_block_open() {
+        let parts = |head: &str, tasks: Vec<String>, tail: &str| MarkdownParts {
+            head: head.to_owned(),
+            tasks,
+            tail: tail.to_owned(),
+        };
         let head = "## report\n\n**summary**\n\n";
-        let task = |n: usize| format!("### Task `{n}`\n\n```text\n{}\n```\n\n", "x".repeat(100));
+        // A log line that looks like a heading stays inside its task section.
+        let task = |n: usize| {
+            format!(
+                "### Task `{n}`\n\n```text\n### not a heading\n{}\n```\n\n",
+                "x".repeat(100)
+            )
+        };
         let tail = "### Service-level findings\n\nthe breaker\n";
-        let whole = format!("{head}{}{tail}", (0..20).map(task).collect::<String>());
-        let capped = cap(&whole, 1_000);
+        let report = parts(head, (0..20).map(task).collect(), tail);
+        let capped = cap(&report, 1_000);
         assert!(capped.chars().count() <= 1_000, "{capped}");
         assert!(
             capped.starts_with(head) && capped.ends_with(tail),
@@ -517,12 +524,17 @@ mod tests {
         assert!(capped.contains("more task section(s) left out"));
         assert_eq!(capped.matches("```").count() % 2, 0);
         // The opening alone over budget: cut at a line, the open block closed.
-        let long = format!("## report\n\n```text\n{}```\n", "line\n".repeat(1_000));
+        let long = parts(
+            &format!("## report\n\n```text\n{}```\n", "line\n".repeat(1_000)),
+            Vec::new(),
+            "",
+        );
         let cut = cap(&long, 500);
         assert!(cut.chars().count() <= 500, "{}", cut.len());
         assert_eq!(cut.matches("```").count() % 2, 0, "{cut}");
         assert!(cut.ends_with("has everything.\n"));
         // Under budget: unchanged.
-        assert_eq!(cap(&whole, 100_000), whole);
+        let whole = format!("{head}{}{tail}", report.tasks.concat());
+        assert_eq!(cap(&report, 100_000), whole);
     }
 }
