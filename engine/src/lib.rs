@@ -200,13 +200,11 @@ fn true_facts(evidence: &Evidence, facts: Vec<model::Fact>) -> Vec<model::Fact> 
 }
 
 /// The documentation page of a built-in rule, in the repository; `None` for team rules.
-pub fn builtin_doc_url(rule: &Rule) -> Option<String> {
+fn builtin_doc_url(rule: &Rule) -> Option<String> {
     match &rule.origin {
-        rule::RuleOrigin::Builtin(_) => Some(format!(
-            "{}/blob/main/docs/rules/{}.md",
-            env!("CARGO_PKG_REPOSITORY"),
-            rule.meta.id
-        )),
+        rule::RuleOrigin::Builtin(_) => {
+            Some(format!("{}{}.md", model::RULE_DOCS_URL, rule.meta.id))
+        }
         rule::RuleOrigin::File(_) => None,
     }
 }

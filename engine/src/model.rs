@@ -184,6 +184,9 @@ pub fn describe_exit(code: i64) -> String {
     }
 }
 
+/// Where the built-in rules' documentation pages are; a rule's page is `<this><id>.md`.
+pub const RULE_DOCS_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/rules/");
+
 #[cfg(test)]
 mod tests {
     use super::*;

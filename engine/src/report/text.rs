@@ -302,12 +302,11 @@ fn render_finding_text(out: &mut String, finding: &Finding, p: &Palette) {
     }
     // Built-in rules' pages are a click away in Markdown and `explain RULE` prints them; a
     // team rule's own link is shown.
-    if let Some(url) = finding.doc_url.as_deref().filter(|url| {
-        !url.starts_with(concat!(
-            env!("CARGO_PKG_REPOSITORY"),
-            "/blob/main/docs/rules/"
-        ))
-    }) {
+    if let Some(url) = finding
+        .doc_url
+        .as_deref()
+        .filter(|url| !url.starts_with(crate::model::RULE_DOCS_URL))
+    {
         let _ = writeln!(out, "    {:<8}  {url}", "docs");
     }
 }
