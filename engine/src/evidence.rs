@@ -142,6 +142,47 @@ pub struct FailedCall {
     pub error: CallError,
 }
 
+/// Gives imported DescribeTargetGroupAttributes output (which names no target group) to the
+/// bundle's target group when there is exactly one, from DescribeTargetGroups or a service's
+/// `loadBalancers`.
+fn link_target_group_attributes(view: &mut View) {
+    if view
+        .target_group_attributes
+        .iter()
+        .all(|set| set.target_group_arn.is_some())
+    {
+        return;
+    }
+    let mut arns: Vec<&str> = view
+        .target_groups
+        .iter()
+        .filter_map(|group| group.value.target_group_arn.as_deref())
+        .chain(view.services.iter().flat_map(|service| {
+            service
+                .value
+                .load_balancers
+                .iter()
+                .filter_map(|lb| lb.get("targetGroupArn").and_then(serde_json::Value::as_str))
+        }))
+        .collect();
+    arns.sort_unstable();
+    arns.dedup();
+    if let [only] = arns.as_slice() {
+        let only = (*only).to_owned();
+        for set in &mut view.target_group_attributes {
+            set.target_group_arn.get_or_insert_with(|| only.clone());
+        }
+    }
+}
+
+/// One DescribeTargetGroupAttributes response: the target group it is about (from the request;
+/// for imported output, which names none, the bundle's only target group) and its attributes.
+#[derive(Debug, Clone, Default)]
+pub struct TargetGroupAttributeSet {
+    pub target_group_arn: Option<String>,
+    pub attributes: Vec<Located<model::TargetGroupAttribute>>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct TargetHealthSet {
     pub target_group_arn: Option<String>,
@@ -189,6 +230,7 @@ pub struct View {
     pub log_streams: Vec<LogStream>,
     pub target_groups: Vec<Located<model::TargetGroup>>,
     pub target_health: Vec<TargetHealthSet>,
+    pub target_group_attributes: Vec<TargetGroupAttributeSet>,
     /// The `failures[]` of DescribeTasks and RunTask responses: what ECS could not describe or
     /// place (`RESOURCE:MEMORY`, `AGENT`, `MISSING`, …), in call order.
     pub failures: Vec<Located<model::Failure>>,
@@ -504,12 +546,14 @@ pub fn task_id_of(arn: &str) -> &str {
 }
 
 /// `family:revision`, as reports name a task definition (missing parts read as empty and 0).
+/// `family:revision`, or the family alone for a task definition not registered yet (a file
+/// in a repository, checked by `lint`).
 pub fn revision_name(definition: &model::TaskDefinition) -> String {
-    format!(
-        "{}:{}",
-        definition.family.as_deref().unwrap_or_default(),
-        definition.revision.unwrap_or_default()
-    )
+    let family = definition.family.as_deref().unwrap_or_default();
+    match definition.revision {
+        Some(revision) => format!("{family}:{revision}"),
+        None => family.to_owned(),
+    }
 }
 
 fn family_revision(definition: &model::TaskDefinition) -> Option<String> {
@@ -540,6 +584,7 @@ struct Builder {
     stream_by_name: HashMap<(Option<String>, String), usize>,
     target_groups: Vec<Located<model::TargetGroup>>,
     target_health: Vec<TargetHealthSet>,
+    target_group_attributes: Vec<TargetGroupAttributeSet>,
     failures: Vec<Located<model::Failure>>,
     failed: Vec<FailedCall>,
     present: Vec<(String, String)>,
@@ -716,6 +761,21 @@ impl Builder {
                     targets,
                 });
             }
+            Response::DescribeTargetGroupAttributes(response) => {
+                let attributes = response
+                    .attributes
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, value)| Located {
+                        loc: loc("Attributes", index),
+                        value,
+                    })
+                    .collect();
+                self.target_group_attributes.push(TargetGroupAttributeSet {
+                    target_group_arn,
+                    attributes,
+                });
+            }
             Response::ListTasks(_) | Response::None => {}
         }
     }
@@ -782,6 +842,7 @@ impl Builder {
             log_streams: self.log_streams,
             target_groups: self.target_groups,
             target_health: self.target_health,
+            target_group_attributes: self.target_group_attributes,
             failures: self.failures,
             failed_calls: self.failed,
             present_calls: self.present,
@@ -792,6 +853,7 @@ impl Builder {
             log_calls: std::sync::OnceLock::new(),
         };
         evidence.index = Index::by_name(&evidence);
+        link_target_group_attributes(&mut evidence);
         link_tasks(&mut evidence);
         attribute_logs(&mut evidence);
         for stream in &mut evidence.log_streams {

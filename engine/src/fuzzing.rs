@@ -96,6 +96,9 @@ pub fn cli_import(data: &[u8]) -> bool {
                 .ok()
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok())
                 .expect("an imported file is JSON");
+            // A part of a response (a bare task definition, a `--query` result) is detected
+            // once it is put back into its response.
+            let value = recorder::import::wrap_partial_output(value).expect("reshaped");
             let detected = recorder::import::detect_operation(&value).expect("detected");
             assert_eq!(call.known_operation(), Some(detected));
             let mut bundle = Bundle::new(recorder::Source::Imported, "2026-01-01T00:00:00Z".into());

@@ -31,10 +31,57 @@ use crate::runtime::ScriptFinding;
 
 /// Runs every rule of the set over the evidence. Never fails: a rule that errors becomes a
 /// rule error in the report and the other rules still run.
+///
+/// Configuration checks (rules with `checks`) do not run here: `lint` runs them.
 pub fn diagnose(evidence: &Evidence, rules: &RuleSet) -> Report {
+    let picked: Vec<&Rule> = rules
+        .rules
+        .iter()
+        .filter(|rule| !rule.meta.checks_configuration())
+        .collect();
+    let (findings, rule_errors) = run_picked(evidence, rules, &picked);
+    let mut report = Report::build(evidence, findings, rule_errors, &rules.notes());
+    add_load_errors(&mut report, rules);
+    report
+}
+
+/// Runs the configuration checks (rules with `checks`) over the task definitions and services
+/// of the evidence, with no stopped task needed: what `ecs-autopsy lint` reports. A rule that
+/// fails to load or to run makes the report's status `error`: a check that did not run has
+/// not passed.
+pub fn lint(evidence: &Evidence, rules: &RuleSet) -> Report {
+    let picked: Vec<&Rule> = rules
+        .rules
+        .iter()
+        .filter(|rule| rule.meta.checks_configuration())
+        .collect();
+    let (findings, rule_errors) = run_picked(evidence, rules, &picked);
+    let checked = report::Checked {
+        rules: picked.iter().map(|rule| rule.meta.id.clone()).collect(),
+        task_definitions: evidence
+            .task_definitions
+            .iter()
+            .map(|record| evidence::revision_name(&record.definition))
+            .collect(),
+        services: evidence
+            .services
+            .iter()
+            .filter_map(|service| service.value.service_name.clone())
+            .collect(),
+    };
+    let mut report = Report::build_lint(evidence, findings, rule_errors, &rules.notes(), checked);
+    add_load_errors(&mut report, rules);
+    report
+}
+
+fn run_picked(
+    evidence: &Evidence,
+    rules: &RuleSet,
+    picked: &[&Rule],
+) -> (Vec<Finding>, Vec<RuleError>) {
     let mut findings = Vec::new();
     let mut rule_errors = Vec::new();
-    for (rule, outcome) in rules.rules.iter().zip(run_rules(evidence, rules)) {
+    for (rule, outcome) in picked.iter().zip(run_rules(evidence, rules, picked)) {
         match outcome {
             Ok(script_findings) => {
                 findings.extend(
@@ -46,14 +93,16 @@ pub fn diagnose(evidence: &Evidence, rules: &RuleSet) -> Report {
             Err(error) => rule_errors.push(error),
         }
     }
-    let mut report = Report::build(evidence, findings, rule_errors, &rules.notes());
+    (findings, rule_errors)
+}
+
+/// The report says it is incomplete, in every format, rather than look clean.
+fn add_load_errors(report: &mut Report, rules: &RuleSet) {
     if !rules.errors.is_empty() {
-        // The report says it is incomplete, in every format, rather than look clean.
         let load_errors = rules.errors.iter().map(load_error);
         report.rule_errors.splice(0..0, load_errors);
         report.status = report::Status::Error;
     }
-    report
 }
 
 /// A rule that could not be loaded, as the report lists it.
@@ -99,8 +148,7 @@ type Outcome = Result<Vec<ScriptFinding>, RuleError>;
 /// Runs every rule, spread over the machine's cores (rules are independent and only read the
 /// shared evidence). The outcomes come back in rule order, so the report does not depend on
 /// which thread ran what.
-fn run_rules(evidence: &Evidence, set: &RuleSet) -> Vec<Outcome> {
-    let rules = &set.rules;
+fn run_rules(evidence: &Evidence, set: &RuleSet, rules: &[&Rule]) -> Vec<Outcome> {
     let run = |rule: &Rule| {
         let started = std::time::Instant::now();
         let outcome =
@@ -128,7 +176,7 @@ fn run_rules(evidence: &Evidence, set: &RuleSet) -> Vec<Outcome> {
         .map_or(1, std::num::NonZero::get)
         .min(rules.len());
     if threads <= 1 {
-        return rules.iter().map(run).collect();
+        return rules.iter().map(|rule| run(rule)).collect();
     }
     let next = AtomicUsize::new(0);
     let mut outcomes: Vec<Option<Outcome>> = rules.iter().map(|_| None).collect();
@@ -210,6 +258,7 @@ fn builtin_doc_url(rule: &Rule) -> Option<String> {
 }
 
 fn to_finding(evidence: &Evidence, rule: &Rule, finding: ScriptFinding) -> Finding {
+    let mut task_definition = None;
     let (task_arn, service, container) = match finding.subject {
         Subject::Task { task, container } => {
             let record = &evidence.tasks[task];
@@ -227,6 +276,15 @@ fn to_finding(evidence: &Evidence, rule: &Rule, finding: ScriptFinding) -> Findi
             None,
         ),
         Subject::Failure(_) => (None, None, None),
+        Subject::TaskDefinition {
+            definition,
+            container,
+        } => {
+            task_definition = Some(evidence::revision_name(
+                &evidence.task_definitions[definition].definition,
+            ));
+            (None, None, container)
+        }
     };
     let verdict = if rule.meta.benign {
         Verdict::Benign
@@ -246,6 +304,7 @@ fn to_finding(evidence: &Evidence, rule: &Rule, finding: ScriptFinding) -> Findi
         verdict,
         task_arn,
         service,
+        task_definition,
         container,
         message: finding.message,
         evidence: true_facts(evidence, finding.evidence),

@@ -85,6 +85,12 @@ pub enum Subject {
     Service(usize),
     /// Index into `Evidence::failures`: what ECS could not place or describe.
     Failure(usize),
+    /// Index into `Evidence::task_definitions`, and the container definition the finding
+    /// points at, if any: what a configuration check (`ecs-autopsy lint`) reports on.
+    TaskDefinition {
+        definition: usize,
+        container: Option<String>,
+    },
 }
 
 /// One diagnosis by one rule about one task or service.
@@ -96,6 +102,10 @@ pub struct Finding {
     pub verdict: Verdict,
     pub task_arn: Option<String>,
     pub service: Option<String>,
+    /// For a finding about a task definition (a configuration check): `family:revision`, or
+    /// the family alone for one not registered yet (since 0.2.0; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
     pub container: Option<String>,
     pub message: String,
     pub evidence: Vec<Fact>,

@@ -250,6 +250,7 @@ pub enum Operation {
     FilterLogEvents,
     DescribeTargetGroups,
     DescribeTargetHealth,
+    DescribeTargetGroupAttributes,
 }
 
 /// A typed response. `None` for failed calls and operations the engine does not read.
@@ -267,6 +268,7 @@ pub enum Response {
     FilterLogEvents(model::FilterLogEventsResponse),
     DescribeTargetGroups(model::DescribeTargetGroupsResponse),
     DescribeTargetHealth(model::DescribeTargetHealthResponse),
+    DescribeTargetGroupAttributes(model::DescribeTargetGroupAttributesResponse),
 }
 
 /// Why a bundle could not be loaded. Every message is one line naming the file.
@@ -325,7 +327,7 @@ fn supported_versions() -> String {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 10] = [
         Operation::DescribeTasks,
         Operation::DescribeServices,
         Operation::DescribeTaskDefinition,
@@ -335,6 +337,7 @@ impl Operation {
         Operation::FilterLogEvents,
         Operation::DescribeTargetGroups,
         Operation::DescribeTargetHealth,
+        Operation::DescribeTargetGroupAttributes,
     ];
 
     /// The AWS CLI's service name.
@@ -346,7 +349,9 @@ impl Operation {
             | Operation::ListTasks
             | Operation::DescribeContainerInstances => "ecs",
             Operation::GetLogEvents | Operation::FilterLogEvents => "logs",
-            Operation::DescribeTargetGroups | Operation::DescribeTargetHealth => "elbv2",
+            Operation::DescribeTargetGroups
+            | Operation::DescribeTargetHealth
+            | Operation::DescribeTargetGroupAttributes => "elbv2",
         }
     }
 
@@ -361,6 +366,7 @@ impl Operation {
             Operation::FilterLogEvents => "FilterLogEvents",
             Operation::DescribeTargetGroups => "DescribeTargetGroups",
             Operation::DescribeTargetHealth => "DescribeTargetHealth",
+            Operation::DescribeTargetGroupAttributes => "DescribeTargetGroupAttributes",
         }
     }
 
@@ -416,6 +422,9 @@ impl Operation {
             Operation::FilterLogEvents => Response::FilterLogEvents(typed(raw)?),
             Operation::DescribeTargetGroups => Response::DescribeTargetGroups(typed(raw)?),
             Operation::DescribeTargetHealth => Response::DescribeTargetHealth(typed(raw)?),
+            Operation::DescribeTargetGroupAttributes => {
+                Response::DescribeTargetGroupAttributes(typed(raw)?)
+            }
         })
     }
 }

@@ -225,6 +225,13 @@ pub fn detect_operation(value: &Value) -> Result<Operation, String> {
     if is_array("TargetHealthDescriptions") {
         return Ok(Operation::DescribeTargetHealth);
     }
+    if object
+        .get("Attributes")
+        .and_then(Value::as_array)
+        .is_some_and(|items| items.iter().all(|item| item.get("Key").is_some()))
+    {
+        return Ok(Operation::DescribeTargetGroupAttributes);
+    }
     let mut keys: Vec<&str> = object.keys().map(String::as_str).take(8).collect();
     if object.len() > keys.len() {
         keys.push("…");
@@ -343,8 +350,11 @@ fn reshape(value: Value) -> Result<(Value, Option<&'static str>), String> {
                     .iter()
                     .any(|key| v.get(key).is_some()))
     }
+    /// As DescribeTaskDefinition returns it, or as kept in a repository for
+    /// `register-task-definition` (a family, no ARN yet).
     fn is_task_definition(v: &Value) -> bool {
-        v.get("taskDefinitionArn").is_some() && v.get("containerDefinitions").is_some()
+        v.get("containerDefinitions").is_some_and(Value::is_array)
+            && (v.get("taskDefinitionArn").is_some() || v.get("family").is_some())
     }
     fn is_container_instance(v: &Value) -> bool {
         v.get("containerInstanceArn").is_some() && v.get("ec2InstanceId").is_some()
@@ -521,6 +531,10 @@ mod tests {
             Ok("FilterLogEvents"),
         );
         check_detect(r#"{"TargetGroups": []}"#, Ok("DescribeTargetGroups"));
+        check_detect(
+            r#"{"Attributes": [{"Key": "deregistration_delay.timeout_seconds", "Value": "300"}]}"#,
+            Ok("DescribeTargetGroupAttributes"),
+        );
         check_detect(
             r#"{"TargetHealthDescriptions": []}"#,
             Ok("DescribeTargetHealth"),

@@ -318,6 +318,21 @@ pub struct TargetGroup {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
+pub struct DescribeTargetGroupAttributesResponse {
+    pub attributes: Vec<TargetGroupAttribute>,
+}
+
+/// One target group attribute: `deregistration_delay.timeout_seconds` = `"300"`. Values are
+/// strings, as AWS returns them.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TargetGroupAttribute {
+    pub key: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct DescribeTargetHealthResponse {
     pub target_health_descriptions: Vec<TargetHealthDescription>,
 }

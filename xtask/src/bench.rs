@@ -472,7 +472,8 @@ fn live_collection(root: &Path, tool: &Tool<'_>, work: &Path) -> anyhow::Result<
 
 /// API calls per operation in a recorded bundle, and the fewest that give the same evidence:
 /// one call per 100 task ARNs listed (each status listed at least once) or described, per
-/// 10 services, per task definition, per target group's health, one DescribeTargetGroups, and
+/// 10 services, per task definition, per target group's health and attributes, one
+/// DescribeTargetGroups, and
 /// one GetLogEvents per stream that has events (a stream that does not exist is no evidence).
 fn call_counts(bundle: &Value) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
     let calls = bundle["calls"].as_array().cloned().unwrap_or_default();
@@ -530,6 +531,10 @@ fn call_counts(bundle: &Value) -> (BTreeMap<String, u64>, BTreeMap<String, u64>)
     minimum.insert(
         "DescribeTargetHealth".to_owned(),
         ok("DescribeTargetHealth").count() as u64,
+    );
+    minimum.insert(
+        "DescribeTargetGroupAttributes".to_owned(),
+        ok("DescribeTargetGroupAttributes").count() as u64,
     );
     let containers = ok("DescribeContainerInstances")
         .flat_map(|call| {

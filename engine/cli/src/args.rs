@@ -21,6 +21,16 @@ Exit codes:
   1  at least one problem diagnosed, or a stopped task no rule could explain
   2  error: bad flags or configuration, unreadable input, or a rule that failed to load";
 
+/// For `lint`: what -v logs, then the exit codes.
+pub(crate) const LINT_HELP: &str = "\
+Logging: -v logs each AWS call and its duration (with --cluster).
+
+Exit codes:
+  0  every configuration check passed
+  1  at least one check found a problem
+  2  error: bad flags or configuration, unreadable input, no configuration rule, or a rule that
+     failed to load or to run (a check that did not run has not passed)";
+
 /// For `record`: what -v logs.
 pub(crate) const RECORD_HELP: &str = "Logging: -v logs each AWS call and its duration.";
 
@@ -123,6 +133,39 @@ pub(crate) enum Command {
         #[command(flatten)]
         view: ViewArgs,
     },
+    /// Check task definitions and services against the configuration rules, before a deploy
+    ///
+    /// Runs the rules that declare `checks` (a task definition, a service) with no stopped task
+    /// needed, as `ecspresso verify` does before a deploy: on task definition files as kept in
+    /// a repository (the `register-task-definition` input) or as `aws ecs
+    /// describe-task-definition` prints them, with any describe-services and elbv2
+    /// describe-target-group-attributes outputs beside them; on a folder of such files or a
+    /// bundle; or on live services with --cluster and --service. No rule checks configuration
+    /// until one is added with --rules (examples/team-rules has two).
+    #[command(after_help = LINT_HELP)]
+    Lint {
+        /// Task definition files, AWS CLI outputs, a folder of them, or one bundle
+        #[arg(
+            value_name = "PATH",
+            required_unless_present = "cluster",
+            conflicts_with = "cluster",
+            help_heading = "Input"
+        )]
+        paths: Vec<PathBuf>,
+        /// Check live services of this cluster (read-only), with --service
+        #[arg(long, requires = "services", help_heading = "Input")]
+        cluster: Option<String>,
+        /// A service to check, with its current task definition and target groups (repeatable)
+        #[arg(
+            long = "service",
+            value_name = "NAME",
+            requires = "cluster",
+            help_heading = "Input"
+        )]
+        services: Vec<String>,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
     /// Create and examine bundles
     #[command(subcommand)]
     Bundle(BundleCommand),
@@ -147,6 +190,26 @@ pub(crate) struct ViewArgs {
     pub(crate) no_timeline: bool,
 }
 
+/// How to reach AWS.
+#[derive(Args)]
+pub(crate) struct AwsArgs {
+    /// AWS calls in flight at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "AWS access")]
+    pub(crate) concurrency: u16,
+    /// How long one attempt of one AWS call may take, e.g. 20s (a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration, help_heading = "AWS access")]
+    pub(crate) call_timeout: std::time::Duration,
+    /// AWS profile (default: AWS_PROFILE, then the default profile)
+    #[arg(long, help_heading = "AWS access")]
+    pub(crate) profile: Option<String>,
+    /// AWS Region (default: AWS_REGION, then the profile's region)
+    #[arg(long, help_heading = "AWS access")]
+    pub(crate) region: Option<String>,
+    /// Send every AWS call to this endpoint; AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work
+    #[arg(long, value_name = "URL", help_heading = "AWS access")]
+    pub(crate) endpoint_url: Option<String>,
+}
+
 /// What to collect from AWS, and how to reach it.
 #[derive(Args)]
 pub(crate) struct LiveArgs {
@@ -168,21 +231,8 @@ pub(crate) struct LiveArgs {
     /// Log lines to read from the end of each container's log stream
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(i32).range(1..=10_000), help_heading = "Input")]
     pub(crate) log_lines: i32,
-    /// AWS calls in flight at once
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "AWS access")]
-    pub(crate) concurrency: u16,
-    /// How long one attempt of one AWS call may take, e.g. 20s (a bare number is seconds)
-    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration, help_heading = "AWS access")]
-    pub(crate) call_timeout: std::time::Duration,
-    /// AWS profile (default: AWS_PROFILE, then the default profile)
-    #[arg(long, help_heading = "AWS access")]
-    pub(crate) profile: Option<String>,
-    /// AWS Region (default: AWS_REGION, then the profile's region)
-    #[arg(long, help_heading = "AWS access")]
-    pub(crate) region: Option<String>,
-    /// Send every AWS call to this endpoint; AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work
-    #[arg(long, value_name = "URL", help_heading = "AWS access")]
-    pub(crate) endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) aws: AwsArgs,
     /// Keep environment values, credentials found in text and the account id in the bundle
     #[arg(long, help_heading = "Output")]
     pub(crate) no_redact: bool,
@@ -194,8 +244,9 @@ pub(crate) enum BundleCommand {
     ///
     /// Recognised: ecs describe-tasks, describe-services, describe-task-definition, list-tasks,
     /// describe-container-instances; logs get-log-events, filter-log-events; elbv2
-    /// describe-target-groups, describe-target-health. Each file's command is detected from
-    /// its JSON shape; files that are not recognised are listed with the reason.
+    /// describe-target-groups, describe-target-health, describe-target-group-attributes; and
+    /// task definition files as kept in a repository. Each file's command is detected from its
+    /// JSON shape; files that are not recognised are listed with the reason.
     Import {
         /// Files or directories (searched recursively)
         #[arg(required = true)]

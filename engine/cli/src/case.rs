@@ -69,6 +69,10 @@ pub struct Case {
     /// What the case teaches rule authors: wordings, traps, evidence that is missing.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// A configuration check: the input (task definition files, AWS CLI outputs) is linted
+    /// as `ecs-autopsy lint` does, by the rules that declare `checks`, instead of diagnosed.
+    #[serde(default)]
+    pub lint: bool,
 }
 
 /// What `root_cause` names when the task stopped for no problem.
@@ -101,10 +105,23 @@ impl Case {
             })
     }
 
-    /// Reads the case's input; an `aws-cli/` folder is imported with a fixed time.
+    /// Reads the case's input; an `aws-cli/` folder, or a file that is not a bundle (a task
+    /// definition, one AWS CLI output), is imported with a fixed time.
     pub fn load_input(&self, dir: &Path) -> anyhow::Result<Bundle> {
         let path = self.input_path(dir)?;
-        if path.is_dir() {
+        let bundle = if path.is_dir() {
+            None
+        } else {
+            match Bundle::read(&path) {
+                Ok(bundle) => Some(bundle),
+                Err(recorder::LoadError::NotABundle { .. }) => None,
+                Err(err) => return Err(err.into()),
+            }
+        };
+        if let Some(bundle) = bundle {
+            return Ok(bundle);
+        }
+        {
             let imported = recorder::import::import(
                 std::slice::from_ref(&path),
                 Some(IMPORTED_AT.to_owned()),
@@ -116,9 +133,8 @@ impl Case {
                     skipped.reason
                 ));
             }
-            return Ok(imported.bundle);
+            Ok(imported.bundle)
         }
-        Ok(Bundle::read(&path)?)
     }
 
     /// Every way the report breaks the case; empty when it passes.
@@ -255,7 +271,11 @@ fn evaluate(dir: &Path, case: &Case, rules: &RuleSet, update: bool) -> CaseOutco
         Err(err) => return failed(format!("{err:#}")),
     };
     let evidence = Evidence::from_bundle(bundle);
-    let report = engine::diagnose(&evidence, rules);
+    let report = if case.lint {
+        engine::lint(&evidence, rules)
+    } else {
+        engine::diagnose(&evidence, rules)
+    };
     let mut failures = case.failures(&report);
     let loaded: Vec<String> = rules.rules.iter().map(|r| r.meta.id.clone()).collect();
     for id in case.expect.iter().chain(&case.ok).chain(&case.todo) {
@@ -442,10 +462,15 @@ pub fn findings_snapshot(report: &Report) -> String {
 }
 
 fn subject(finding: &Finding) -> String {
-    let mut text = match (&finding.task_arn, &finding.service) {
-        (Some(arn), _) => format!("task {}", arn.rsplit('/').next().unwrap_or(arn)),
-        (None, Some(service)) => format!("service {service}"),
-        (None, None) => "bundle".to_owned(),
+    let mut text = match (
+        &finding.task_arn,
+        &finding.service,
+        &finding.task_definition,
+    ) {
+        (Some(arn), _, _) => format!("task {}", arn.rsplit('/').next().unwrap_or(arn)),
+        (None, _, Some(definition)) => format!("task definition {definition}"),
+        (None, Some(service), None) => format!("service {service}"),
+        (None, None, None) => "bundle".to_owned(),
     };
     if let Some(container) = &finding.container {
         let _ = write!(text, " container {container}");

@@ -149,6 +149,7 @@ fn describe_response(response: &Response) -> String {
         Response::FilterLogEvents(r) => (r.events.len(), "log event"),
         Response::DescribeTargetGroups(r) => (r.target_groups.len(), "target group"),
         Response::DescribeTargetHealth(r) => (r.target_health_descriptions.len(), "target"),
+        Response::DescribeTargetGroupAttributes(r) => (r.attributes.len(), "attribute"),
     };
     format!("{count} {noun}{}", if count == 1 { "" } else { "s" })
 }

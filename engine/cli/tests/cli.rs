@@ -1220,6 +1220,7 @@ fn help_is_grouped_under_headings_and_offline_commands_do_not_describe_aws_loggi
         ("help-replay", &["replay", "--help"][..]),
         ("help-diagnose", &["diagnose", "--help"][..]),
         ("help-record", &["record", "--help"][..]),
+        ("help-lint", &["lint", "--help"][..]),
     ] {
         let output = run(args);
         assert_eq!(output.status.code(), Some(0), "{name}");
@@ -1384,4 +1385,286 @@ fn only_a_missing_permission_gets_an_iam_hint() {
             "{report}"
         );
     }
+}
+
+fn team_rules() -> PathBuf {
+    root().join("examples/team-rules")
+}
+
+fn lint_fixture(rule: &str, case: &str) -> PathBuf {
+    team_rules().join("fixtures").join(rule).join(case)
+}
+
+/// `lint` on a task definition as kept in a repository (no ARN, no revision): each mutable
+/// image is a policy finding about its container, labelled with the file and its jq path;
+/// exit 1. The same file in JSON names the task definition and what was checked.
+#[test]
+fn lint_a_task_definition_file() {
+    let file = lint_fixture("mutable-image-tag", "latest-and-untagged").join("taskdef.json");
+    let rules = team_rules();
+    let out = run(&[
+        "--no-config",
+        "--rules",
+        path_str(&rules),
+        "lint",
+        path_str(&file),
+    ]);
+    let stdout = check(
+        &out,
+        1,
+        &[
+            "lint · 1 task definition (checkout), 0 services",
+            "task definition checkout, container \"checkout\"",
+            "policy      mutable-image-tag  Container \"checkout\" runs image",
+            "evidence  taskdef.json: .containerDefinitions[0].image = \"111122223333.dkr.ecr.eu-west-1.amazonaws.com/checkout:latest\"",
+            "task definition checkout, container \"metrics\"",
+            "3 problem(s) in 1 task definition(s)",
+        ],
+        &[],
+    );
+    assert!(
+        !stdout.contains("\"envoy\""),
+        "a pinned image passes:\n{stdout}"
+    );
+
+    let out = run(&[
+        "--no-config",
+        "--rules",
+        path_str(&rules),
+        "--format",
+        "json",
+        "lint",
+        path_str(&file),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report["status"], "problems");
+    assert_eq!(report["tasks"], serde_json::json!([]));
+    assert_eq!(
+        report["checked"]["rules"],
+        serde_json::json!([
+            "mutable-image-tag",
+            "stop-timeout-below-deregistration-delay"
+        ])
+    );
+    let findings = report["findings"].as_array().expect("findings");
+    let containers: Vec<&str> = findings
+        .iter()
+        .map(|f| f["container"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(containers, ["checkout", "log-router", "metrics"]);
+    for finding in findings {
+        assert_eq!(finding["task_definition"], "checkout");
+        assert_eq!(finding["verdict"], "policy");
+    }
+
+    // Markdown, for a pull request comment.
+    let out = run(&[
+        "--no-config",
+        "--rules",
+        path_str(&rules),
+        "--format",
+        "markdown",
+        "lint",
+        path_str(&file),
+    ]);
+    check(
+        &out,
+        1,
+        &[
+            "## ecs-autopsy lint",
+            "### task definition checkout, container \"log-router\"",
+            "**Policy: `mutable-image-tag`**",
+        ],
+        &[],
+    );
+}
+
+/// Several files are checked together: the next revision of a task definition, the service it
+/// will update and the target group's attributes, saved from the AWS CLI. A folder of the same
+/// files gives the same answer, and a check that passes exits 0.
+#[test]
+fn lint_checks_a_task_definition_against_its_service_and_target_group() {
+    let rules = team_rules();
+    let dir = lint_fixture(
+        "stop-timeout-below-deregistration-delay",
+        "fargate-default-timeout",
+    )
+    .join("aws-cli");
+    let files: Vec<PathBuf> = [
+        "taskdef.json",
+        "describe-services.json",
+        "describe-target-group-attributes.json",
+    ]
+    .iter()
+    .map(|name| dir.join(name))
+    .collect();
+    let mut args = vec!["--no-config", "--rules", path_str(&rules), "lint"];
+    args.extend(files.iter().map(|f| path_str(f)));
+    let from_files = check(
+        &run(&args),
+        1,
+        &[
+            "1 task definition (web), 1 service (web)",
+            "stop-timeout-below-deregistration-delay  Container \"web\" serves target group web-tg of service web, which drains for 300 s, but has no stopTimeout (the 30 s default)",
+            "taskdef.json: .containerDefinitions[0].stopTimeout = (absent)",
+            "describe-target-group-attributes.json: .Attributes[1].Value = \"300\"",
+            "stopTimeout cannot exceed 120 s on Fargate",
+        ],
+        &[],
+    );
+    let from_folder = check(
+        &run(&[
+            "--no-config",
+            "--rules",
+            path_str(&rules),
+            "lint",
+            path_str(&dir),
+        ]),
+        1,
+        &[],
+        &[],
+    );
+    assert_eq!(from_files, from_folder);
+
+    let passing = lint_fixture(
+        "stop-timeout-below-deregistration-delay",
+        "ok-timeout-covers-delay",
+    )
+    .join("aws-cli");
+    check(
+        &run(&[
+            "--no-config",
+            "--rules",
+            path_str(&rules),
+            "lint",
+            path_str(&passing),
+        ]),
+        0,
+        &["no problems: 2 rule(s) found nothing"],
+        &[],
+    );
+}
+
+/// What `lint` refuses: no configuration rule to run, nothing to check, a file it cannot read
+/// beside the others, a configuration rule that fails to run, and --cluster without --service.
+#[test]
+fn lint_errors_exit_2_with_one_line_each() {
+    let file = lint_fixture("mutable-image-tag", "latest-and-untagged").join("taskdef.json");
+    check(
+        &run(&["--no-config", "lint", path_str(&file)]),
+        2,
+        &[],
+        &["ecs-autopsy: error: no rule checks configuration: add rules whose RULE map has `checks"],
+    );
+
+    let rules = team_rules();
+    let dir = temp_dir("lint-errors");
+    let tasks_only = dir.join("describe-tasks.json");
+    write(&tasks_only, br#"{"tasks": [], "failures": []}"#);
+    check(
+        &run(&[
+            "--no-config",
+            "--rules",
+            path_str(&rules),
+            "lint",
+            path_str(&tasks_only),
+        ]),
+        2,
+        &[],
+        &["nothing to check: the input holds no task definition and no service"],
+    );
+
+    let broken = dir.join("services.json");
+    write(&broken, b"{\"services\": [");
+    let out = run(&[
+        "--no-config",
+        "--rules",
+        path_str(&rules),
+        "lint",
+        path_str(&file),
+        path_str(&broken),
+    ]);
+    check(
+        &out,
+        2,
+        &["3 problem(s)"],
+        &["services.json", "may hold evidence could not be read"],
+    );
+
+    let rule_dir = dir.join("rules");
+    std::fs::create_dir_all(&rule_dir).expect("mkdir");
+    write(
+        &rule_dir.join("always-fails.rhai"),
+        br#"//! ## What it means
+//! Fails.
+//!
+//! ## Why it happens
+//! - Always.
+//!
+//! ## Example evidence
+//! ```text
+//! none
+//! ```
+//!
+//! ## How to fix
+//! Nothing.
+//!
+//! ## References
+//! - <https://example.com/>
+
+const RULE = #{
+    id: "always-fails",
+    title: "Fails",
+    severity: "warning",
+    category: "always-fails",
+    benign: false,
+    checks: ["task-definition"],
+};
+
+fn check(ev) {
+    let n = ev.task_definitions()[99];
+    []
+}
+"#,
+    );
+    let out = run(&[
+        "--no-config",
+        "--rules",
+        path_str(&rule_dir),
+        "--format",
+        "json",
+        "lint",
+        path_str(&file),
+    ]);
+    check(
+        &out,
+        2,
+        &["\"status\": \"error\""],
+        &["ecs-autopsy: error: rule always-fails failed"],
+    );
+
+    check(
+        &run(&["lint", "--cluster", "prod"]),
+        2,
+        &[],
+        &["ecs-autopsy: error:", "--service"],
+    );
+
+    // An OS error is said once, not once per layer that passed it on.
+    let missing = dir.join("missing.json");
+    let out = run(&[
+        "--no-config",
+        "--rules",
+        path_str(&rules),
+        "lint",
+        path_str(&missing),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
 }

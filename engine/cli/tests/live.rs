@@ -504,3 +504,54 @@ fn max_tasks_keeps_the_most_recent_stops() {
     assert_eq!(one["tasks"].as_array().map(Vec::len), Some(1));
     assert_eq!(one["tasks"][0]["task_arn"], newest["task_arn"]);
 }
+
+/// `lint --cluster --service` reads the service, its task definition and its target group's
+/// attributes through the SDK (moto's default deregistration delay is 300 s), with no stopped
+/// task needed, and the example policy rule compares them.
+#[test]
+fn lint_a_live_service_against_its_target_group() {
+    let emulator = Emulator::start("health-check-loop");
+    let live = emulator.live_args();
+    let rules = root().join("examples/team-rules");
+    let mut args = vec![
+        "--no-config",
+        "--rules",
+        rules.to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "lint",
+    ];
+    args.extend(live.iter().map(String::as_str));
+    let out = run(&args, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report["status"], "problems");
+    assert_eq!(report["checked"]["services"], serde_json::json!(["web"]));
+    assert_eq!(
+        report["checked"]["task_definitions"],
+        serde_json::json!(["web:5"])
+    );
+    let findings = report["findings"].as_array().expect("findings");
+    let finding = findings
+        .iter()
+        .find(|f| f["rule"] == "stop-timeout-below-deregistration-delay")
+        .unwrap_or_else(|| panic!("the drain policy fires: {findings:?}"));
+    assert_eq!(finding["task_definition"], "web:5");
+    assert_eq!(finding["container"], "web");
+    let delay = finding["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .find(|fact| {
+            fact["path"]
+                .as_str()
+                .is_some_and(|p| p.contains(".response.Attributes["))
+        })
+        .expect("the deregistration delay is cited");
+    assert_eq!(delay["value"], "300", "{delay}");
+    // The image is pinned (web:5.0.2): the other policy stays quiet.
+    assert!(
+        findings.iter().all(|f| f["rule"] != "mutable-image-tag"),
+        "{findings:?}"
+    );
+}

@@ -54,7 +54,7 @@ fn the_shipped_team_rules_pass_their_own_tests() {
     let stdout = check(
         &run_in(&examples, &["rules", "check"]),
         0,
-        &["checked 2 rule file(s): no errors"],
+        &["checked 4 rule file(s): no errors"],
         &[],
     );
     assert!(!stdout.contains(".rhai:"), "{stdout}");
@@ -63,7 +63,7 @@ fn the_shipped_team_rules_pass_their_own_tests() {
     check(
         &run_in(&examples, &["rules", "test"]),
         0,
-        &["11 case(s)", "11 passed, 0 failed"],
+        &["16 case(s)", "16 passed, 0 failed"],
         &[],
     );
     let elsewhere = TempDir::new("team", "elsewhere");
@@ -73,7 +73,7 @@ fn the_shipped_team_rules_pass_their_own_tests() {
             &["rules", "test", &examples.display().to_string()],
         ),
         0,
-        &["11 passed, 0 failed"],
+        &["16 passed, 0 failed"],
         &[],
     );
 }

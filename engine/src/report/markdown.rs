@@ -15,7 +15,40 @@ impl Report {
         self.escaped().render_markdown_escaped()
     }
 
+    /// The report of `ecs-autopsy lint`, for a pull request comment.
+    fn render_lint_markdown(&self, checked: &crate::report::Checked) -> String {
+        let mut out = format!(
+            "## ecs-autopsy lint\n\n{}\n\n**{}**\n",
+            md_text(&crate::report::lint_scope(checked)),
+            md_text(&crate::report::lint_summary(self, checked))
+        );
+        let mut subject: Option<String> = None;
+        for finding in &self.findings {
+            let this = crate::report::lint_subject(finding);
+            if subject.as_ref() != Some(&this) {
+                let _ = writeln!(out, "\n### {}\n", md_text(&this));
+                subject = Some(this);
+            }
+            render_finding_markdown(&mut out, finding);
+        }
+        if !self.rule_errors.is_empty() {
+            out.push_str("\n### Rule errors\n\n");
+            for error in &self.rule_errors {
+                let _ = writeln!(
+                    out,
+                    "- `{}`: {}",
+                    md_cell(&error.location()),
+                    md_text(&error.message)
+                );
+            }
+        }
+        out
+    }
+
     fn render_markdown_escaped(&self) -> String {
+        if let Some(checked) = &self.checked {
+            return self.render_lint_markdown(checked);
+        }
         cap(&self.render_markdown_parts(), MARKDOWN_BUDGET)
     }
 

@@ -235,9 +235,70 @@ pub struct Report {
     pub replaced_rules: Vec<String>,
     /// Rules the configuration file disabled.
     pub disabled_rules: Vec<String>,
+    /// What a configuration check (`ecs-autopsy lint`) covered; only in its reports (since
+    /// 0.2.0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked: Option<Checked>,
+}
+
+/// What `ecs-autopsy lint` checked: the configuration rules it ran, and the task definitions
+/// and services it ran them on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Checked {
+    pub rules: Vec<String>,
+    pub task_definitions: Vec<String>,
+    pub services: Vec<String>,
 }
 
 const LAST_LOG_LINES: usize = 5;
+
+/// The calls that failed while recording, so the evidence they would have given is missing.
+fn missing_evidence(evidence: &Evidence) -> Vec<MissingEvidence> {
+    evidence
+        .failed_calls
+        .iter()
+        .map(|failed| MissingEvidence {
+            service: failed.service.clone(),
+            operation: failed.operation.clone(),
+            code: failed.error.code.clone(),
+            message: failed.error.message.clone(),
+            iam_action: recorder::Operation::lookup(&failed.service, &failed.operation)
+                .map_or_else(
+                    || format!("{}:{}", failed.service, failed.operation),
+                    recorder::Operation::iam_action,
+                ),
+            path: format!("calls[{}].error", failed.call),
+        })
+        .collect()
+}
+
+impl BundleInfo {
+    fn of(evidence: &Evidence) -> BundleInfo {
+        let manifest = &evidence.manifest;
+        BundleInfo {
+            source: manifest.source.as_str().to_owned(),
+            recorded_at: manifest.recorded_at.clone(),
+            region: manifest.region.clone(),
+            account: manifest.account.clone(),
+            cluster: manifest.cluster.clone(),
+            services: {
+                let mut names: Vec<String> = evidence
+                    .services
+                    .iter()
+                    .filter_map(|s| s.value.service_name.clone())
+                    .collect();
+                match recorder::selection::services_only(&manifest.selection.limits) {
+                    // Narrowed (`replay --service`): the services the report covers.
+                    Some(only) => names.retain(|n| only.contains(n)),
+                    None => names.extend(manifest.selection.services.iter().cloned()),
+                }
+                names.sort();
+                names.dedup();
+                names
+            },
+        }
+    }
+}
 
 impl Report {
     /// Assembles the report: ranks each subject's findings and summarises every stopped task.
@@ -364,22 +425,7 @@ impl Report {
         let repeats = repeats(&tasks);
         let revisions = revisions(evidence);
 
-        let missing_evidence = evidence
-            .failed_calls
-            .iter()
-            .map(|failed| MissingEvidence {
-                service: failed.service.clone(),
-                operation: failed.operation.clone(),
-                code: failed.error.code.clone(),
-                message: failed.error.message.clone(),
-                iam_action: recorder::Operation::lookup(&failed.service, &failed.operation)
-                    .map_or_else(
-                        || format!("{}:{}", failed.service, failed.operation),
-                        recorder::Operation::iam_action,
-                    ),
-                path: format!("calls[{}].error", failed.call),
-            })
-            .collect();
+        let missing_evidence = missing_evidence(evidence);
 
         let count = |v: TaskVerdict| tasks.iter().filter(|t| t.verdict == v).count();
         let mut services = service_summaries(&tasks);
@@ -405,7 +451,6 @@ impl Report {
                     Verdict::RootCause | Verdict::Symptom | Verdict::Contributing | Verdict::Policy
                 )
             });
-        let manifest = &evidence.manifest;
         Report {
             schema: REPORT_SCHEMA,
             schema_version: REPORT_SCHEMA_VERSION,
@@ -415,28 +460,7 @@ impl Report {
             } else {
                 Status::Ok
             },
-            bundle: BundleInfo {
-                source: manifest.source.as_str().to_owned(),
-                recorded_at: manifest.recorded_at.clone(),
-                region: manifest.region.clone(),
-                account: manifest.account.clone(),
-                cluster: manifest.cluster.clone(),
-                services: {
-                    let mut names: Vec<String> = evidence
-                        .services
-                        .iter()
-                        .filter_map(|s| s.value.service_name.clone())
-                        .collect();
-                    match recorder::selection::services_only(&manifest.selection.limits) {
-                        // Narrowed (`replay --service`): the services the report covers.
-                        Some(only) => names.retain(|n| only.contains(n)),
-                        None => names.extend(manifest.selection.services.iter().cloned()),
-                    }
-                    names.sort();
-                    names.dedup();
-                    names
-                },
-            },
+            bundle: BundleInfo::of(evidence),
             summary,
             tasks,
             repeats,
@@ -446,6 +470,60 @@ impl Report {
             rule_errors,
             replaced_rules: notes.replaced.clone(),
             disabled_rules: notes.disabled.clone(),
+            checked: None,
+        }
+    }
+
+    /// The report of a configuration check (`ecs-autopsy lint`): findings about task
+    /// definitions and services, no stopped task. A rule that failed to run makes it an
+    /// error: the check it makes did not happen.
+    pub fn build_lint(
+        evidence: &Evidence,
+        mut findings: Vec<Finding>,
+        rule_errors: Vec<RuleError>,
+        notes: &RuleNotes,
+        checked: Checked,
+    ) -> Report {
+        findings.sort_by_cached_key(|finding| {
+            (
+                finding.task_definition.clone(),
+                finding.service.clone(),
+                finding.container.clone(),
+                finding.rule.clone(),
+                finding.message.clone(),
+            )
+        });
+        let status = if !rule_errors.is_empty() {
+            Status::Error
+        } else if findings.iter().any(|f| f.verdict != Verdict::Benign) {
+            Status::Problems
+        } else {
+            Status::Ok
+        };
+        Report {
+            schema: REPORT_SCHEMA,
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION"),
+            status,
+            bundle: BundleInfo::of(evidence),
+            summary: Summary {
+                stopped_tasks: 0,
+                diagnosed: 0,
+                benign: 0,
+                undiagnosed: 0,
+                root_causes: BTreeMap::new(),
+                services: Vec::new(),
+                causes: Vec::new(),
+            },
+            tasks: Vec::new(),
+            repeats: Vec::new(),
+            findings,
+            revisions: Vec::new(),
+            missing_evidence: missing_evidence(evidence),
+            rule_errors,
+            replaced_rules: notes.replaced.clone(),
+            disabled_rules: notes.disabled.clone(),
+            checked: Some(checked),
         }
     }
 
@@ -503,6 +581,88 @@ fn header(report: &Report) -> String {
         parts.push(format!("{} {}", bundle.source, bundle.recorded_at));
     }
     parts.join(" · ")
+}
+
+/// What a lint covered: `2 task definitions (web:7, worker), 1 service (web) · 2 rules`.
+fn lint_scope(checked: &Checked) -> String {
+    let list = |items: &[String], one: &str, many: &str| {
+        let noun = if items.len() == 1 { one } else { many };
+        if items.is_empty() {
+            format!("0 {many}")
+        } else {
+            format!("{} {noun} ({})", items.len(), items.join(", "))
+        }
+    };
+    format!(
+        "{}, {} · {} rule(s): {}",
+        list(
+            &checked.task_definitions,
+            "task definition",
+            "task definitions"
+        ),
+        list(&checked.services, "service", "services"),
+        checked.rules.len(),
+        if checked.rules.is_empty() {
+            "none".to_owned()
+        } else {
+            checked.rules.join(", ")
+        }
+    )
+}
+
+/// What a lint finding is about: `task definition web:7, container "web"` or `service web`.
+fn lint_subject(finding: &Finding) -> String {
+    let mut subject = match (&finding.task_definition, &finding.service) {
+        (Some(definition), _) => format!("task definition {definition}"),
+        (None, Some(service)) => format!("service {service}"),
+        (None, None) => "configuration".to_owned(),
+    };
+    if let Some(container) = &finding.container {
+        let _ = write!(subject, ", container \"{container}\"");
+    }
+    subject
+}
+
+/// The last line of a lint: how many problems, or that every check passed.
+fn lint_summary(report: &Report, checked: &Checked) -> String {
+    let problems = report
+        .findings
+        .iter()
+        .filter(|f| f.verdict != Verdict::Benign)
+        .count();
+    let mut line = if problems == 0 {
+        format!("no problems: {} rule(s) found nothing", checked.rules.len())
+    } else {
+        let count = |of: fn(&Finding) -> Option<&String>| {
+            report
+                .findings
+                .iter()
+                .filter_map(of)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        };
+        let mut parts = Vec::new();
+        for (n, noun) in [
+            (count(|f| f.task_definition.as_ref()), "task definition(s)"),
+            (
+                count(|f| f.service.as_ref().filter(|_| f.task_definition.is_none())),
+                "service(s)",
+            ),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {noun}"));
+            }
+        }
+        format!("{problems} problem(s) in {}", parts.join(" and "))
+    };
+    if report.status == Status::Error {
+        let _ = write!(
+            line,
+            " · INCOMPLETE: {} rule error(s), listed above; a check that did not run has not passed",
+            report.rule_errors.len()
+        );
+    }
+    line
 }
 
 fn summary_line(report: &Report) -> String {

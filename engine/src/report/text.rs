@@ -52,6 +52,9 @@ impl Report {
 
     fn render_text_escaped(&self, color: bool) -> String {
         let p = Palette { on: color };
+        if let Some(checked) = &self.checked {
+            return self.render_lint_text(checked, &p);
+        }
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -197,6 +200,56 @@ impl Report {
                 self.disabled_rules.join(", ")
             );
         }
+        out
+    }
+
+    /// The report of `ecs-autopsy lint`: what was checked, then the findings of each task
+    /// definition and service, then the rule errors.
+    fn render_lint_text(&self, checked: &crate::report::Checked, p: &Palette) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{}",
+            p.dim(&format!(
+                "ecs-autopsy {} · lint · {}",
+                self.tool_version,
+                crate::report::lint_scope(checked)
+            ))
+        );
+        let mut subject: Option<String> = None;
+        for finding in &self.findings {
+            let this = crate::report::lint_subject(finding);
+            if subject.as_ref() != Some(&this) {
+                out.push('\n');
+                let _ = writeln!(out, "{}", p.bold(&this));
+                subject = Some(this);
+            }
+            render_finding_text(&mut out, finding, p);
+        }
+        if !self.missing_evidence.is_empty() {
+            out.push('\n');
+            let _ = writeln!(out, "{}", p.bold("missing evidence"));
+            for missing in &self.missing_evidence {
+                let grant = if recorder::bundle::is_access_denied(&missing.code) {
+                    format!(" (grant {})", missing.iam_action)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    out,
+                    "  {} {} failed: {}: {}{grant}",
+                    missing.service, missing.operation, missing.code, missing.message
+                );
+            }
+        }
+        if !self.rule_errors.is_empty() {
+            out.push('\n');
+            let _ = writeln!(out, "{}", p.bold("rule errors"));
+            for error in &self.rule_errors {
+                let _ = writeln!(out, "  {}: {}", error.location(), error.message);
+            }
+        }
+        let _ = writeln!(out, "\n{}", crate::report::lint_summary(self, checked));
         out
     }
 

@@ -10,7 +10,7 @@ pub fn render_docs(rule: &Rule) -> String {
     let mut out = format!("# {}: {}\n\n", meta.id, meta.title);
     let _ = write!(
         out,
-        "severity: {} · category: {} · benign: {}{}{}\n\n",
+        "severity: {} · category: {} · benign: {}{}{}{}\n\n",
         meta.severity,
         meta.category,
         if meta.benign { "yes" } else { "no" },
@@ -18,6 +18,19 @@ pub fn render_docs(rule: &Rule) -> String {
             super::RuleKind::Cause => "",
             super::RuleKind::Contributing => " · kind: contributing",
             super::RuleKind::Policy => " · kind: policy",
+        },
+        if meta.checks.is_empty() {
+            String::new()
+        } else {
+            let checks: Vec<&str> = meta
+                .checks
+                .iter()
+                .map(|check| match check {
+                    super::Check::TaskDefinition => "task-definition",
+                    super::Check::Service => "service",
+                })
+                .collect();
+            format!(" · checks: {} (lint)", checks.join(", "))
         },
         if meta.needs.is_empty() {
             String::new()

@@ -55,6 +55,26 @@ pub struct RuleMeta {
     /// The AWS API calls (IAM actions) whose evidence the rule reads.
     #[serde(default)]
     pub needs: Vec<String>,
+    /// What configuration the rule checks, when it is a configuration check: `task-definition`,
+    /// `service` or both. Such a rule runs under `ecs-autopsy lint`, with no stopped task
+    /// needed, and not in a diagnosis; a rule without `checks` diagnoses stopped tasks.
+    #[serde(default)]
+    pub checks: Vec<Check>,
+}
+
+/// What a configuration rule checks (`RULE.checks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    TaskDefinition,
+    Service,
+}
+
+impl RuleMeta {
+    /// Whether the rule is a configuration check, run by `lint` rather than by a diagnosis.
+    pub fn checks_configuration(&self) -> bool {
+        !self.checks.is_empty()
+    }
 }
 
 /// The `kind` of a rule's findings.

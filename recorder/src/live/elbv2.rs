@@ -1,5 +1,6 @@
 //! ELBv2 speaks XML on the wire; bundles hold its responses in the AWS CLI's JSON shape.
 
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_group_attributes::DescribeTargetGroupAttributesOutput;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthOutput;
 use serde_json::{Map, Value};
@@ -139,4 +140,19 @@ pub(super) fn target_health_json(output: &DescribeTargetHealthOutput) -> Value {
         Value::Array(descriptions),
     );
     Value::Object(out)
+}
+
+/// `aws elbv2 describe-target-group-attributes` output.
+pub(super) fn target_group_attributes_json(output: &DescribeTargetGroupAttributesOutput) -> Value {
+    let attributes: Vec<Value> = output
+        .attributes()
+        .iter()
+        .map(|attribute| {
+            let mut map = Map::new();
+            put(&mut map, "Key", attribute.key());
+            put(&mut map, "Value", attribute.value());
+            Value::Object(map)
+        })
+        .collect();
+    serde_json::json!({ "Attributes": attributes })
 }

@@ -13,7 +13,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+pub use aws_config::SdkConfig;
+use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::ProvideCredentials as _;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::DesiredStatus;
@@ -227,6 +228,63 @@ pub async fn collect(
         .clone_from(&options.services);
     bundle.manifest.selection.tasks.clone_from(&options.tasks);
     bundle.manifest.selection.limits = selection_limits(options);
+    bundle.calls = calls;
+    bundle
+}
+
+/// Collects what a configuration check reads, with no task needed: the services, the task
+/// definitions they run or deploy, and their target groups with their attributes (the
+/// deregistration delay). Never fails: failed calls are recorded as errors in the bundle.
+pub async fn collect_configuration(
+    sdk: &SdkConfig,
+    cluster: &str,
+    service_names: &[String],
+    concurrency: usize,
+    recorded_at: String,
+    observer: Option<CallObserver>,
+) -> Bundle {
+    let (ecs, logs, elb) = guarded_clients(sdk);
+    let ctx = Ctx {
+        ecs,
+        logs,
+        elb,
+        semaphore: Semaphore::new(concurrency.max(1)),
+        calls: Mutex::new(Vec::new()),
+        observer,
+    };
+    let services = ctx.describe_services(cluster, service_names).await;
+    let mut definitions: BTreeSet<String> = BTreeSet::new();
+    for service in &services {
+        definitions.extend(service.task_definition().map(str::to_owned));
+        for deployment in service.deployments() {
+            definitions.extend(deployment.task_definition().map(str::to_owned));
+        }
+    }
+    let target_groups: BTreeSet<String> = services
+        .iter()
+        .flat_map(|s| {
+            s.load_balancers()
+                .iter()
+                .filter_map(|lb| lb.target_group_arn().map(str::to_owned))
+        })
+        .collect();
+    tokio::join!(
+        ctx.describe_task_definitions(&definitions),
+        ctx.describe_target_groups(&target_groups),
+    );
+    let mut calls = ctx
+        .calls
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    sort_calls(&mut calls);
+    let mut bundle = Bundle::new(Source::Recorded, recorded_at);
+    bundle.manifest.region = sdk.region().map(|r| r.as_ref().to_owned());
+    bundle.manifest.cluster = Some(cluster.to_owned());
+    bundle.manifest.account = services
+        .iter()
+        .filter_map(|s| s.service_arn())
+        .find_map(|arn| crate::import::ArnParts::parse(arn).and_then(|p| p.account));
+    bundle.manifest.selection.services = service_names.to_vec();
     bundle.calls = calls;
     bundle
 }
@@ -639,6 +697,28 @@ impl Ctx {
                 move |capture| {
                     self.elb
                         .describe_target_health()
+                        .target_group_arn(arn)
+                        .customize()
+                        .interceptor(capture)
+                        .send()
+                },
+            )
+        }))
+        .await;
+        self.describe_target_group_attributes(&arns).await;
+    }
+
+    /// Each target group's attributes: the deregistration delay, slow start, stickiness.
+    async fn describe_target_group_attributes(&self, arns: &[String]) {
+        join_all(arns.iter().map(|arn| {
+            let request = serde_json::json!({ "TargetGroupArn": arn });
+            self.call(
+                Operation::DescribeTargetGroupAttributes,
+                Some(request),
+                Some(elbv2::target_group_attributes_json),
+                move |capture| {
+                    self.elb
+                        .describe_target_group_attributes()
                         .target_group_arn(arn)
                         .customize()
                         .interceptor(capture)

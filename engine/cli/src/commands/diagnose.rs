@@ -154,15 +154,7 @@ fn collect(global: &GlobalArgs, live: &LiveArgs) -> anyhow::Result<recorder::Bun
             "nothing to diagnose: pass --service NAME or --task ARN"
         ));
     }
-    let call_timeout = live.call_timeout.max(std::time::Duration::from_secs(1));
-    let settings = AwsSettings {
-        profile: live.profile.clone(),
-        region: live.region.clone(),
-        endpoint_url: live.endpoint_url.clone(),
-        max_attempts: 5,
-        attempt_timeout: call_timeout,
-        operation_timeout: call_timeout * 6,
-    };
+    let settings = live.aws.settings();
     let now = ecs_autopsy::input::now_millis();
     let stopped_after = live.since.map(|since| {
         let since = i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
@@ -175,8 +167,51 @@ fn collect(global: &GlobalArgs, live: &LiveArgs) -> anyhow::Result<recorder::Bun
         stopped_after,
         max_stopped_tasks: live.max_tasks,
         log_lines: live.log_lines,
-        concurrency: usize::from(live.concurrency),
+        concurrency: usize::from(live.aws.concurrency),
     };
+    let mut bundle = with_aws(global, &settings, |sdk, recorded_at, observer| async move {
+        recorder::live::collect(&sdk, &options, recorded_at, observer).await
+    })?;
+    warn_failed_calls(global, &bundle);
+    let ecs_read = bundle
+        .calls
+        .iter()
+        .any(|call| call.service == "ecs" && call.error.is_none());
+    if !ecs_read {
+        return Err(nothing_read(&bundle, &live.cluster));
+    }
+    if !live.no_redact {
+        recorder::redact::redact(&mut bundle);
+    }
+    Ok(bundle)
+}
+
+impl crate::args::AwsArgs {
+    /// The SDK settings these flags ask for.
+    pub(crate) fn settings(&self) -> AwsSettings {
+        let call_timeout = self.call_timeout.max(std::time::Duration::from_secs(1));
+        AwsSettings {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            max_attempts: 5,
+            attempt_timeout: call_timeout,
+            operation_timeout: call_timeout * 6,
+        }
+    }
+}
+
+/// Loads the AWS configuration and runs `collect` on a small runtime, with a progress line
+/// on a terminal.
+pub(crate) fn with_aws<F, Fut>(
+    global: &GlobalArgs,
+    settings: &AwsSettings,
+    collect: F,
+) -> anyhow::Result<recorder::Bundle>
+where
+    F: FnOnce(recorder::live::SdkConfig, String, Option<CallObserver>) -> Fut,
+    Fut: std::future::Future<Output = recorder::Bundle>,
+{
     let show_progress = !global.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let done = Arc::new(AtomicUsize::new(0));
     let observer: Option<CallObserver> = show_progress.then(|| {
@@ -191,21 +226,24 @@ fn collect(global: &GlobalArgs, live: &LiveArgs) -> anyhow::Result<recorder::Bun
         });
         observer
     });
-
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let mut bundle = runtime.block_on(async {
-        let sdk = recorder::live::load_sdk_config(&settings).await?;
+    let bundle = runtime.block_on(async {
+        let sdk = recorder::live::load_sdk_config(settings).await?;
         let recorded_at = ecs_autopsy::input::recorded_at_now();
-        anyhow::Ok(recorder::live::collect(&sdk, &options, recorded_at, observer).await)
+        anyhow::Ok(collect(sdk, recorded_at, observer).await)
     })?;
     if show_progress {
         progress("\r\x1b[2K");
     }
+    Ok(bundle)
+}
 
+/// A warning for every call that failed; an IAM hint only where a permission was missing.
+pub(crate) fn warn_failed_calls(global: &GlobalArgs, bundle: &recorder::Bundle) {
     for call in &bundle.calls {
         if let Some(error) = &call.error {
             // An IAM hint only where a permission was missing, never for the network or
@@ -220,29 +258,22 @@ fn collect(global: &GlobalArgs, live: &LiveArgs) -> anyhow::Result<recorder::Bun
             ));
         }
     }
-    let ecs_read = bundle
-        .calls
-        .iter()
-        .any(|call| call.service == "ecs" && call.error.is_none());
-    if !ecs_read {
-        let first = bundle.calls.iter().find_map(|call| {
-            call.error.as_ref().map(|e| {
-                format!(
-                    "{} {}: {}: {}",
-                    call.service, call.operation, e.code, e.message
-                )
-            })
-        });
-        return Err(anyhow::format_err!(
-            "could not read anything from ECS in cluster {}{}",
-            live.cluster,
-            first.map(|f| format!(" ({f})")).unwrap_or_default()
-        ));
-    }
-    if !live.no_redact {
-        recorder::redact::redact(&mut bundle);
-    }
-    Ok(bundle)
+}
+
+/// The error when no ECS call succeeded: nothing to diagnose or check.
+pub(crate) fn nothing_read(bundle: &recorder::Bundle, cluster: &str) -> anyhow::Error {
+    let first = bundle.calls.iter().find_map(|call| {
+        call.error.as_ref().map(|e| {
+            format!(
+                "{} {}: {}: {}",
+                call.service, call.operation, e.code, e.message
+            )
+        })
+    });
+    anyhow::format_err!(
+        "could not read anything from ECS in cluster {cluster}{}",
+        first.map(|f| format!(" ({f})")).unwrap_or_default()
+    )
 }
 
 /// The progress line: stderr, only on a terminal, rewritten in place.

@@ -6,6 +6,7 @@
 
 pub(crate) mod bundle;
 pub(crate) mod diagnose;
+pub(crate) mod lint;
 pub(crate) mod rules;
 
 use std::io::{IsTerminal, Write};

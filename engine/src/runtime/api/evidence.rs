@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Map};
 
+use crate::model::Fact;
 use crate::runtime::api::{
     EvidenceHandle, FailureHandle, ServiceHandle, TaskDefinitionHandle, TaskHandle, array, json,
     option, string, task_handles,
@@ -88,6 +89,21 @@ pub(super) fn register(api: &mut Api<'_>) {
                     })
                 })
                 .collect::<Array>()
+        })
+        .func("target_group_attribute(arn, key) -> Fact?", "A target group attribute from DescribeTargetGroupAttributes, as a `Fact` whose `value` is the\nstring AWS returns (`ev.target_group_attribute(arn, \"deregistration_delay.timeout_seconds\")`\n→ `\"300\"`), or `()` when the bundle does not hold it. `arn` is the target group's ARN.", |ev: &mut EvidenceHandle, arn: &str, key: &str| {
+            let found = ev.0.target_group_attributes
+                .iter()
+                .filter(|set| set.target_group_arn.as_deref() == Some(arn))
+                .flat_map(|set| set.attributes.iter())
+                .find(|attribute| attribute.value.key.as_deref() == Some(key));
+            match found {
+                Some(attribute) => Dynamic::from(Fact {
+                    path: format!("{}.Value", attribute.loc.path()),
+                    value: attribute.value.value.clone().map_or(serde_json::Value::Null, serde_json::Value::String),
+                    label: None,
+                }),
+                None => Dynamic::UNIT,
+            }
         })
         .func("container_instances()", "The container instances from DescribeContainerInstances (EC2 launch type), as maps keyed as\nin AWS (`remainingResources`, `registeredResources`, `attributes`, …), each with a `path`.", |ev: &mut EvidenceHandle| {
             ev.0.container_instances

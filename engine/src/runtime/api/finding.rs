@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use crate::model::{Fact, Subject};
 use crate::runtime::api::{
-    ContainerHandle, FailureHandle, RhaiResult, ScriptFinding, ServiceHandle, TaskHandle, json,
+    ContainerDefinitionHandle, ContainerHandle, FailureHandle, RhaiResult, ScriptFinding,
+    ServiceHandle, TaskDefinitionHandle, TaskHandle, json,
 };
 use crate::runtime::registry::Api;
 
@@ -56,6 +57,13 @@ pub(super) fn register(api: &mut Api<'_>) {
         })
         .func("finding(subject, message)", "A finding about a service, for service-level failures (placement, deployments).", |service: ServiceHandle, message: &str| {
             new_finding(Subject::Service(service.index), message)
+        })
+        .func("finding(subject, message)", "A finding about a task definition, for configuration checks (`RULE.checks`, run by\n`ecs-autopsy lint`).", |definition: TaskDefinitionHandle, message: &str| {
+            new_finding(Subject::TaskDefinition { definition: definition.index, container: None }, message)
+        })
+        .func("finding(subject, message)", "A finding about a container definition of a task definition (the report names the\ncontainer), for configuration checks.", |container: ContainerDefinitionHandle, message: &str| {
+            let name = container.definition().name.clone();
+            new_finding(Subject::TaskDefinition { definition: container.definition, container: name }, message)
         })
         .func("finding(subject, message)", "A finding about a `failures[]` entry of DescribeTasks or RunTask, when there is no task to
 report on (a RunTask that placed nothing).", |failure: FailureHandle, message: &str| {
