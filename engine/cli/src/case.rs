@@ -242,7 +242,7 @@ pub fn run_case(dir: &Path, rules: &RuleSet, update: bool) -> CaseOutcome {
         Ok(case) => case,
         Err(err) => {
             return CaseOutcome {
-                failures: vec![format!("{err:#}")],
+                failures: vec![crate::error_line(&err)],
                 ..CaseOutcome::default()
             };
         }
@@ -268,7 +268,7 @@ fn evaluate(dir: &Path, case: &Case, rules: &RuleSet, update: bool) -> CaseOutco
     };
     let bundle = match case.load_input(dir) {
         Ok(bundle) => bundle,
-        Err(err) => return failed(format!("{err:#}")),
+        Err(err) => return failed(crate::error_line(&err)),
     };
     let evidence = Evidence::from_bundle(bundle);
     let report = if case.lint {

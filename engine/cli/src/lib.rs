@@ -14,3 +14,20 @@ pub mod inspect;
 pub mod rule_files;
 pub mod scaffold;
 pub mod scan;
+
+/// The error and its causes on one line, each cause once: a message that already quotes its
+/// source (`FILE: No such file or directory (os error 2)`) does not get it appended again.
+pub fn error_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}

@@ -33,27 +33,10 @@ fn main() -> ExitCode {
         // The reader went away (`| head`): what they read is all they wanted.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            cli.global.messages().error(error_line(&err));
+            cli.global.messages().error(ecs_autopsy::error_line(&err));
             ExitCode::from(2)
         }
     }
-}
-
-/// The error and its causes on one line, each cause once: a message that already quotes its
-/// source (`FILE: No such file or directory (os error 2)`) does not get it appended again.
-fn error_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line
 }
 
 /// Runs the command; the exit code is 0 (nothing wrong), 1 (problems found) or, through an
