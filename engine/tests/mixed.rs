@@ -29,53 +29,6 @@ fn mixed() -> Report {
 /// `(task id, service, root cause or "benign:<rule>")`, in the report's stop-time order.
 const EXPECTED: &[(&str, &str, &str)] = &[
     (
-        "26fba7c021a14460b4bb7d4a49964d09",
-        "web",
-        "app-heap-exhausted",
-    ),
-    (
-        "5fe17c7ec0224079bce7c9745964cae0",
-        "worker",
-        "app-startup-crash",
-    ),
-    (
-        "66dbabeb9385469cb94199ab28adf364",
-        "web",
-        "app-dependency-unreachable",
-    ),
-    ("b3408eb7e4ca4f81972408887df08252", "web", "segfault"),
-    (
-        "a40fbab46cae4b35b2ebb86e8ec3dae3",
-        "worker",
-        "exec-format-arch-mismatch",
-    ),
-    (
-        "77d92948fc0744f1a6d93a7bf97bdd22",
-        "web",
-        "entrypoint-not-found",
-    ),
-    (
-        "4306f45b19a04e79a403d857848e54ea",
-        "worker",
-        "benign:spot-interruption",
-    ),
-    (
-        "da28a120d17545f8876da29d3ecc0e04",
-        "web",
-        "essential-sidecar-exited",
-    ),
-    (
-        "52f3b6b5eff34cb591e339ab03eeeebe",
-        "worker",
-        "benign:infrastructure-maintenance",
-    ),
-    ("c0ffee5a1b2c4d3e9f8a7b6c5d4e3f21", "web", "app-exited-zero"),
-    (
-        "e844da5ed3ef432bbceeca872b47f9b0",
-        "web",
-        "benign:graceful-stop",
-    ),
-    (
         "3e4f5a6b7c8d4e9f0a1b2c3d4e5f6a7b",
         "web",
         "health-check-grace-too-short",
@@ -86,14 +39,41 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "health-check-grace-too-short",
     ),
     (
+        "5a6b7c8d9e0f4a1b2c3d4e5f6a7b8c9d",
+        "web",
+        "health-check-grace-too-short",
+    ),
+    (
+        "b7c6d5e4f3a24b1c9d8e7f6a5b4c3d2e",
+        "web",
+        "oom-container-limit",
+    ),
+    ("c0ffee5a1b2c4d3e9f8a7b6c5d4e3f21", "web", "app-exited-zero"),
+    (
         "5f1c2e7a0b9d4e8f9a1b2c3d4e5f6a7b",
         "web",
         "app-missing-config",
     ),
     (
-        "5a6b7c8d9e0f4a1b2c3d4e5f6a7b8c9d",
+        "ba5e521574f6b59f99c8f72cc3fb5eff",
         "web",
-        "health-check-grace-too-short",
+        "oom-container-limit",
+    ),
+    (
+        "26fba7c021a14460b4bb7d4a49964d09",
+        "web",
+        "app-heap-exhausted",
+    ),
+    ("b3408eb7e4ca4f81972408887df08252", "web", "segfault"),
+    (
+        "da28a120d17545f8876da29d3ecc0e04",
+        "web",
+        "essential-sidecar-exited",
+    ),
+    (
+        "38eb000ad8d141bf324f6738605041c2",
+        "web",
+        "oom-container-limit",
     ),
     (
         "27eced00e391f7b68d4f6b7781e65fdb",
@@ -101,12 +81,27 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "image-not-found",
     ),
     (
+        "77d92948fc0744f1a6d93a7bf97bdd22",
+        "web",
+        "entrypoint-not-found",
+    ),
+    (
+        "e844da5ed3ef432bbceeca872b47f9b0",
+        "web",
+        "benign:graceful-stop",
+    ),
+    (
         "765065ad8ae9f670a5d784145c990a7d",
         "worker",
         "image-not-found",
     ),
     (
-        "b7c6d5e4f3a24b1c9d8e7f6a5b4c3d2e",
+        "66dbabeb9385469cb94199ab28adf364",
+        "web",
+        "app-dependency-unreachable",
+    ),
+    (
+        "a64e85ee0f5b12769d0f9d28c7d73dd8",
         "web",
         "oom-container-limit",
     ),
@@ -116,9 +111,14 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "image-not-found",
     ),
     (
-        "ba5e521574f6b59f99c8f72cc3fb5eff",
-        "web",
-        "oom-container-limit",
+        "8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b",
+        "worker",
+        "image-pull-auth-denied",
+    ),
+    (
+        "b296ee1cf23e454aaad02c63bdc889f8",
+        "worker",
+        "execution-role-access-denied",
     ),
     (
         "2d67e43bceaa5379f001a249c56ed49f",
@@ -126,9 +126,9 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "task-network-egress-blocked",
     ),
     (
-        "8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b",
+        "f0abbba3cc6c4abfad2c69675513ed4c",
         "worker",
-        "image-pull-auth-denied",
+        "referenced-resource-not-found",
     ),
     (
         "eaf9633788cf78cd3db07faa6b7bf4ee",
@@ -141,24 +141,29 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "task-network-egress-blocked",
     ),
     (
-        "38eb000ad8d141bf324f6738605041c2",
-        "web",
-        "oom-container-limit",
-    ),
-    (
-        "a64e85ee0f5b12769d0f9d28c7d73dd8",
-        "web",
-        "oom-container-limit",
-    ),
-    (
-        "b296ee1cf23e454aaad02c63bdc889f8",
+        "0b0d18a627254e6bafdb992c68c12913",
         "worker",
-        "execution-role-access-denied",
+        "log-config-error",
     ),
     (
-        "f0abbba3cc6c4abfad2c69675513ed4c",
+        "5fe17c7ec0224079bce7c9745964cae0",
         "worker",
-        "referenced-resource-not-found",
+        "app-startup-crash",
+    ),
+    (
+        "a40fbab46cae4b35b2ebb86e8ec3dae3",
+        "worker",
+        "exec-format-arch-mismatch",
+    ),
+    (
+        "52f3b6b5eff34cb591e339ab03eeeebe",
+        "worker",
+        "benign:infrastructure-maintenance",
+    ),
+    (
+        "4306f45b19a04e79a403d857848e54ea",
+        "worker",
+        "benign:spot-interruption",
     ),
     (
         "675efeef63634ee3f8f53230e40cf768",
@@ -169,11 +174,6 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "3fe1ffdefdfa22266f10fae1bb004ac1",
         "worker",
         "container-health-check-failed",
-    ),
-    (
-        "0b0d18a627254e6bafdb992c68c12913",
-        "worker",
-        "log-config-error",
     ),
 ];
 
@@ -329,26 +329,26 @@ fn repeated_stops_are_collapsed() {
         repeats,
         [
             (Some("web"), Some("health-check-grace-too-short"), 3),
-            (Some("worker"), Some("image-not-found"), 3),
             (Some("web"), Some("oom-container-limit"), 4),
+            (Some("worker"), Some("image-not-found"), 3),
             (Some("worker"), Some("task-network-egress-blocked"), 3),
             (Some("worker"), Some("container-health-check-failed"), 2),
         ]
     );
-    let oom = &report.repeats[2];
+    let oom = &report.repeats[1];
     assert_eq!(
         oom.first_stopped_at.as_deref(),
-        Some("2026-11-24T09:41:57.000Z")
+        Some("2026-11-24T11:06:30.000Z")
     );
     assert_eq!(
         oom.last_stopped_at.as_deref(),
-        Some("2026-11-24T10:02:57.000Z")
+        Some("2026-11-24T11:27:30.000Z")
     );
 
     // The text shows the newest task of a group in full and lists the others.
     let text = report.render_text(false);
     assert!(text.contains(
-        "repeated    4 tasks stopped the same way between 2026-11-24T09:41:57.000Z and 2026-11-24T10:02:57.000Z: b7c6d5e4f3a24b1c9d8e7f6a5b4c3d2e, ba5e521574f6b59f99c8f72cc3fb5eff, 38eb000ad8d141bf324f6738605041c2, a64e85ee0f5b12769d0f9d28c7d73dd8"
+        "repeated    4 tasks stopped the same way between 2026-11-24T11:06:30.000Z and 2026-11-24T11:27:30.000Z: b7c6d5e4f3a24b1c9d8e7f6a5b4c3d2e, ba5e521574f6b59f99c8f72cc3fb5eff, 38eb000ad8d141bf324f6738605041c2, a64e85ee0f5b12769d0f9d28c7d73dd8"
     ), "{text}");
     assert!(text.contains("task a64e85ee0f5b12769d0f9d28c7d73dd8 "));
     assert!(!text.contains("task ba5e521574f6b59f99c8f72cc3fb5eff "));
@@ -387,7 +387,81 @@ fn per_service_split() {
     let text = report.render_text(false);
     assert!(
         text.contains(
-            "  service web: 15 stopped: 7 application, 4 OOM, 3 health checks, 1 benign · 1/2 running, 1 pending · deployments checkout:14 IN_PROGRESS, 3 failed tasks\n"
+            "  service web: 15 stopped: 7 application, 4 OOM, 3 health checks, 1 benign · 1/2 running, 1 pending · deployments web:130 IN_PROGRESS, 3 failed tasks\n"
         )
+    );
+}
+
+/// The example looks like one real cluster recorded once: each service runs one task-definition
+/// family, every task stopped within the hour before the recording, and with redaction on the
+/// account is a pseudonym everywhere. The bundle is what `compose_bundle.py` makes of
+/// `compose.json`, byte for byte.
+#[test]
+fn the_example_is_a_believable_recording() {
+    let path = root().join("fixtures/mixed/two-services/bundle.json");
+    let bundle = Bundle::read(&path).unwrap_or_else(|err| panic!("{err}"));
+    let recorded =
+        recorder::time::Timestamp::parse_iso(&bundle.manifest.recorded_at).expect("recording time");
+    assert!(bundle.manifest.redaction.enabled);
+    assert_eq!(bundle.manifest.account.as_deref(), Some("000000000001"));
+    let text = std::fs::read_to_string(&path).expect("bundle text");
+    let accounts: std::collections::BTreeSet<&str> = text
+        .match_indices("arn:aws:")
+        .filter_map(|(at, _)| text[at..].split(':').nth(4))
+        .filter(|account| !account.is_empty())
+        .collect();
+    assert_eq!(
+        accounts.into_iter().collect::<Vec<_>>(),
+        ["000000000001"],
+        "every ARN names the pseudonymised account"
+    );
+
+    let evidence = Evidence::from_bundle(bundle);
+    let mut stops = 0;
+    for (_, record) in evidence.stopped_tasks() {
+        let service = record
+            .task
+            .group
+            .as_deref()
+            .and_then(|g| g.strip_prefix("service:"))
+            .expect("every task belongs to a service");
+        let definition = record
+            .task_definition
+            .map(|index| &evidence.task_definitions[index].definition)
+            .expect("every task's definition is in the bundle");
+        assert_eq!(definition.family.as_deref(), Some(service));
+        let stopped = record.task.stopped_at.expect("stopped").0;
+        let before = recorded.millis - stopped.millis;
+        assert!(
+            (0..=3_600_000).contains(&before),
+            "task {} stopped {} s before the recording",
+            record.task_id,
+            before / 1000
+        );
+        stops += 1;
+    }
+    assert_eq!(stops, EXPECTED.len());
+    for service in &evidence.services {
+        let name = service.value.service_name.as_deref().expect("name");
+        let current = service.value.task_definition.as_deref().expect("current");
+        assert!(
+            current.contains(&format!("task-definition/{name}:")),
+            "{current}"
+        );
+    }
+
+    let out = std::env::temp_dir().join(format!("ecs-autopsy-mixed-{}.json", std::process::id()));
+    let status = std::process::Command::new("python3")
+        .arg(root().join("xtask/scripts/compose_bundle.py"))
+        .arg(root().join("fixtures/mixed/two-services/compose.json"))
+        .arg(&out)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+    let composed = std::fs::read_to_string(&out).expect("composed");
+    let _ = std::fs::remove_file(&out);
+    assert!(
+        composed == text,
+        "fixtures/mixed/two-services/bundle.json is not what compose_bundle.py makes of compose.json: regenerate it"
     );
 }

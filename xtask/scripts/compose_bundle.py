@@ -12,10 +12,17 @@ SPEC: {"recorded_at": "...", "services": {"web": {"primary": "fixtures/a/b"}, ..
 - Every stopped task of a part's bundle is moved to the part's service (task `group`, service events).
 - The service's own settings (load balancers, grace period, deployments, deployment configuration)
   come from its `primary` fixture; the events of every part are merged, newest first.
+- Each service has one task-definition family, named after it: a part's revisions are renumbered
+  after the previous part's, in part order and the primary fixture's last (the service's current
+  deployment runs the newest revisions), so the revisions of one part keep their order and gaps.
+- Every part is moved in time so that its last stop falls within the hour before `recorded_at`,
+  the parts 150 s apart in their order (a part with no stopped task: its latest time). Every
+  timestamp of the part moves with it: task lifecycle, service events and deployments, log
+  events, task-definition registration.
 - `copies` > 1 repeats a part's tasks with new task ids, 7 minutes apart (ids are derived from the
   original id and the copy number, so they are stable).
-- Task definitions, target groups and log calls are carried over; a task-definition family used by
-  two fixtures is renamed `<family>-<part index>` in the later one.
+- Account ids are pseudonymised as `record`'s redaction does (`000000000001`, … in sorted order),
+  since the manifest says redaction is on.
 """
 import copy
 import datetime
@@ -50,6 +57,108 @@ def replace_all(value, mapping):
     return json.loads(text)
 
 
+def iso(seconds):
+    """ECS's ISO-8601 form, as the AWS CLI v2 prints it."""
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat()
+
+
+def shift_times(value, seconds):
+    """VALUE with every timestamp moved by SECONDS: `*At` fields (epoch seconds or ISO-8601) and
+    log events' `timestamp` and `ingestionTime` (epoch milliseconds)."""
+    def walk(v, key=None):
+        if isinstance(v, dict):
+            return {k: walk(x, k) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if key and key.endswith("At") and isinstance(v, (int, float, str)) and not isinstance(v, bool):
+            moved = epoch(v) + seconds
+            if isinstance(v, str):
+                return iso(moved)
+            return float(moved) if isinstance(v, float) else int(moved)
+        if key in ("timestamp", "ingestionTime") and isinstance(v, int) and not isinstance(v, bool):
+            return v + int(seconds * 1000)
+        return v
+    return walk(value) if seconds else value
+
+
+def latest_time(bundle):
+    """The last stop of a fixture's tasks, else the latest time it holds at all."""
+    stops, times = [], []
+    def walk(v, key=None):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, k)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif key and key.endswith("At") and isinstance(v, (int, float, str)) and not isinstance(v, bool):
+            times.append(epoch(v))
+            if key == "stoppedAt":
+                stops.append(epoch(v))
+    for call in bundle["calls"]:
+        if call["operation"] != "DescribeTaskDefinition":
+            walk(call.get("response"))
+    return max(stops or times)
+
+
+def family_renumbering(spec):
+    """Per fixture, a regex mapping of each of its task-definition revisions to the service's
+    family: `{fixture: [(family, revision, new_family, new_revision)]}`."""
+    numbering = {}
+    next_revision = {}
+    # A service's primary fixture (its current deployment) gets the newest revisions.
+    primaries = {conf["primary"] for conf in spec["services"].values()}
+    parts = [p for p in spec["parts"] if p["fixture"] not in primaries]
+    parts += [p for p in spec["parts"] if p["fixture"] in primaries]
+    for part in parts:
+        fixture, service = part["fixture"], part["service"]
+        if fixture in numbering:
+            continue
+        revisions = set()
+        for call in load(fixture)["calls"]:
+            if call["operation"] == "DescribeTaskDefinition" and call.get("response"):
+                td = call["response"]["taskDefinition"]
+                revisions.add((td["family"], td["revision"]))
+        base = next_revision.get(service, 0)
+        numbering[fixture] = [(family, rev, service, base + rev) for family, rev in sorted(revisions)]
+        next_revision[service] = base + max((rev for _, rev in revisions), default=0)
+    return numbering
+
+
+def renumbered(value, renames):
+    """VALUE with its task-definition families and revisions renamed (`RENAMES` from
+    `family_renumbering`): ARNs, `family:revision` references, and the task definitions' own
+    `family` and `revision`."""
+    text = json.dumps(value)
+    for family, rev, new_family, new_rev in renames:
+        for prefix in ("task-definition/", '"taskDefinition": "', '"taskDefinition": "'):
+            text = re.sub(re.escape(f"{prefix}{family}:{rev}") + r"(?![0-9])",
+                          f"{prefix}{new_family}:{new_rev}", text)
+    value = json.loads(text)
+    names = {family: new_family for family, _, new_family, _ in renames}
+    revisions = {(family, rev): new_rev for family, rev, _, new_rev in renames}
+    for call in value.get("calls", []):
+        if call["operation"] == "DescribeTaskDefinition" and call.get("response"):
+            td = call["response"]["taskDefinition"]
+            old = (td["family"], td["revision"])
+            td["family"] = names.get(old[0], old[0])
+            td["revision"] = revisions.get(old, old[1])
+    return value
+
+
+def pseudonymise_accounts(bundle):
+    """Replaces every account id as `record`'s redaction does: sorted, `000000000001` onwards."""
+    text = json.dumps(bundle)
+    accounts = sorted(set(re.findall(r"arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:([0-9]{12}):", text))
+                      | set(re.findall(r"([0-9]{12})\.dkr\.ecr\.", text))
+                      | {bundle["manifest"]["account"]})
+    for index, account in enumerate(accounts):
+        text = text.replace(account, f"{index + 1:012}")
+    bundle = json.loads(text)
+    bundle["manifest"]["redaction"]["counts"] = {"account-id": len(accounts)}
+    return bundle
+
+
 def compose(spec):
     """The composed bundle for SPEC (a dict), as a JSON-ready dict."""
     calls_by_key = {}  # dedupe identical calls (task definitions, target groups)
@@ -58,29 +167,20 @@ def compose(spec):
     tasks = []
     family_content = {}
     shift_step = 7 * 60
+    recorded = epoch(spec["recorded_at"])
+    numbering = family_renumbering(spec)
 
-    # A task-definition family used by two fixtures is renamed in the later one, so that revisions
-    # of unrelated fixtures never look like one family's history.
-    renames = {}
-    seen = {}
+    # Where each part's last stop goes: within the hour before the recording, 150 s apart.
+    shifts = {}
     for index, part in enumerate(spec["parts"]):
-        for call in load(part["fixture"])["calls"]:
-            if call["operation"] != "DescribeTaskDefinition" or not call.get("response"):
-                continue
-            td = call["response"]["taskDefinition"]
-            if seen.setdefault(td["family"], part["fixture"]) != part["fixture"]:
-                renames.setdefault(part["fixture"], {})[td["family"]] = f'{td["family"]}-{index}'
+        target = recorded - 56 * 60 + index * 150
+        shifts.setdefault(part["fixture"], target - latest_time(load(part["fixture"])))
 
-    def family_mapping(fixture):
-        mapping = {}
-        for old, new in renames.get(fixture, {}).items():
-            mapping[f"task-definition/{old}:"] = f"task-definition/{new}:"
-            mapping[f'"family": "{old}"'] = f'"family": "{new}"'
-            mapping[f'"taskDefinition": "{old}:'] = f'"taskDefinition": "{new}:'
-        return mapping
+    def prepared(fixture):
+        return shift_times(renumbered(load(fixture), numbering[fixture]), shifts[fixture])
 
     for name, conf in spec["services"].items():
-        primary = replace_all(load(conf["primary"]), family_mapping(conf["primary"]))
+        primary = prepared(conf["primary"])
         described = next(c for c in primary["calls"] if c["operation"] == "DescribeServices")
         service = copy.deepcopy(described["response"]["services"][0])
         old_name = service["serviceName"]
@@ -91,7 +191,7 @@ def compose(spec):
         services[name] = service
 
     for part in spec["parts"]:
-        bundle = replace_all(load(part["fixture"]), family_mapping(part["fixture"]))
+        bundle = prepared(part["fixture"])
         copies = part.get("copies", 1)
         target = part["service"]
         described = [c for c in bundle["calls"] if c["operation"] == "DescribeServices" and c.get("response")]
@@ -109,26 +209,9 @@ def compose(spec):
             for old in old_names:
                 mapping[f"(service {old})"] = f"(service {target})"
                 mapping[f"service:{old}"] = f"service:{target}"
-            shift = n * shift_step
 
             def shifted(value):
-                value = replace_all(value, mapping)
-                if shift:
-                    def walk(v, key=None):
-                        if isinstance(v, dict):
-                            return {k: walk(x, k) for k, x in v.items()}
-                        if isinstance(v, list):
-                            return [walk(x) for x in v]
-                        if isinstance(v, (float, str)) and key and key.endswith("At"):
-                            moved = epoch(v) + shift
-                            if isinstance(v, float):
-                                return moved
-                            return datetime.datetime.fromtimestamp(moved, datetime.timezone.utc).isoformat()
-                        if isinstance(v, int) and key == "timestamp":
-                            return v + shift * 1000
-                        return v
-                    value = walk(value)
-                return value
+                return shift_times(replace_all(value, mapping), n * shift_step)
 
             for call in bundle["calls"]:
                 op = call["operation"]
@@ -168,7 +251,7 @@ def compose(spec):
     head.append({"service": "ecs", "operation": "DescribeTasks",
                  "request": {"cluster": "prod", "tasks": [t["taskArn"] for t in tasks]},
                  "response": {"failures": [], "tasks": tasks}})
-    return {
+    return pseudonymise_accounts({
         "manifest": {
             "account": "123456789012", "cluster": "prod", "format": "ecs-autopsy-bundle", "format_version": 1,
             "recorded_at": spec["recorded_at"], "redaction": {"counts": {}, "enabled": True},
@@ -176,7 +259,7 @@ def compose(spec):
             "source": "recorded", "tool_version": "0.1.0",
         },
         "calls": head + [calls_by_key[k] for k in order],
-    }
+    })
 
 
 def write(bundle, out_path):

@@ -317,6 +317,9 @@ pub(crate) enum RulesCommand {
         /// Where to create it (default: the first configured rule directory, else the current one)
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Also put the tutorial's two incident bundles in the cases (docs/writing-rules.md)
+        #[arg(long)]
+        example: bool,
     },
     /// Run the fixture cases (case.toml) under each DIR and compare the findings with expected.txt
     ///

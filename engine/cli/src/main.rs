@@ -108,7 +108,9 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         },
         Command::Rules(command) => match command {
             RulesCommand::List => commands::rules::list(global),
-            RulesCommand::New { id, dir } => commands::rules::new(global, id, dir.as_deref()),
+            RulesCommand::New { id, dir, example } => {
+                commands::rules::new(global, id, dir.as_deref(), *example)
+            }
             RulesCommand::Test { dirs, update } => commands::rules::test(global, dirs, *update),
             RulesCommand::Check { dirs } => commands::rules::check(global, dirs),
             RulesCommand::Docs { output } => commands::rules::docs(global, output.as_deref()),

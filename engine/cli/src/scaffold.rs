@@ -4,9 +4,20 @@ use std::path::{Path, PathBuf};
 
 use crate::case::CASE_FILE;
 
-/// Creates `<dir>/<id>.rhai` and `<dir>/fixtures/<id>/{positive,ok-near-miss}/case.toml`.
-/// Refuses to overwrite anything; returns the files written.
-pub fn new_rule(id: &str, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// The tutorial's two incident bundles (`docs/writing-rules.md`), embedded so that it works
+/// with the binary alone: an OOM-killed JVM that picked up `JAVA_TOOL_OPTIONS` without
+/// `-XX:MaxRAMPercentage`, and one whose JVM has the flag.
+const EXAMPLE_POSITIVE: &[u8] = include_bytes!(
+    "../../../examples/team-rules/fixtures/java-max-ram-percentage/oom-killed-tool-options-without-flag/bundle.json"
+);
+const EXAMPLE_NEAR_MISS: &[u8] = include_bytes!(
+    "../../../examples/team-rules/fixtures/java-max-ram-percentage/ok-max-ram-percentage-set/bundle.json"
+);
+
+/// Creates `<dir>/<id>.rhai` and `<dir>/fixtures/<id>/{positive,ok-near-miss}/case.toml`, and
+/// with `example` the tutorial's bundle in each case. Refuses to overwrite anything; returns
+/// the files written.
+pub fn new_rule(id: &str, dir: &Path, example: bool) -> anyhow::Result<Vec<PathBuf>> {
     if !engine::rule::is_kebab_case(id) {
         return Err(anyhow::format_err!(
             "`{id}` is not a rule id: use kebab-case, like `java-max-ram-percentage`"
@@ -14,14 +25,27 @@ pub fn new_rule(id: &str, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     let rule_path = dir.join(format!("{id}.rhai"));
     let cases = dir.join("fixtures").join(id);
-    let files = [
-        (rule_path, rule_source(id)),
-        (cases.join("positive").join(CASE_FILE), positive_case(id)),
+    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
+        (rule_path, rule_source(id).into_bytes()),
+        (
+            cases.join("positive").join(CASE_FILE),
+            positive_case(id).into_bytes(),
+        ),
         (
             cases.join("ok-near-miss").join(CASE_FILE),
-            near_miss_case(id),
+            near_miss_case(id).into_bytes(),
         ),
     ];
+    if example {
+        files.push((
+            cases.join("positive").join("bundle.json"),
+            EXAMPLE_POSITIVE.to_vec(),
+        ));
+        files.push((
+            cases.join("ok-near-miss").join("bundle.json"),
+            EXAMPLE_NEAR_MISS.to_vec(),
+        ));
+    }
     if let Some((existing, _)) = files.iter().find(|(path, _)| path.exists()) {
         return Err(anyhow::format_err!(
             "{} already exists; nothing written",
@@ -146,10 +170,10 @@ mod tests {
     fn refuses_bad_ids_and_never_overwrites() {
         let dir = std::env::temp_dir().join(format!("ecs-autopsy-scaffold-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        assert!(new_rule("My_Rule", &dir).is_err());
-        let written = new_rule("my-rule", &dir).expect("first time");
+        assert!(new_rule("My_Rule", &dir, false).is_err());
+        let written = new_rule("my-rule", &dir, false).expect("first time");
         assert_eq!(written.len(), 3);
-        let err = new_rule("my-rule", &dir)
+        let err = new_rule("my-rule", &dir, false)
             .expect_err("second time")
             .to_string();
         assert!(err.contains("my-rule.rhai already exists"), "{err}");

@@ -1016,7 +1016,7 @@ fn brief_no_timeline_and_replay_narrowing_work_through_the_binary() {
     assert!(
         lines[19].starts_with("service worker: 2/2 running · deployments ")
             && lines[19]
-                .contains("api-10:7 FAILED, 3 failed tasks: ECS deployment circuit breaker"),
+                .contains("worker:239 FAILED, 3 failed tasks: ECS deployment circuit breaker"),
         "{brief}"
     );
     assert!(
@@ -1124,8 +1124,8 @@ fn brief_no_timeline_and_replay_narrowing_work_through_the_binary() {
         web_times[web_times.len() - 3..],
         "the three most recent"
     );
-    // The bundle was recorded at 12:00; within 150m are the stops from 09:30 on.
-    let recent = narrowed(&["--since", "150m"]);
+    // The bundle was recorded at 12:00; within 30m are the stops from 11:30 on.
+    let recent = narrowed(&["--since", "30m"]);
     let times: Vec<&str> = recent["tasks"]
         .as_array()
         .expect("tasks")
@@ -1134,7 +1134,7 @@ fn brief_no_timeline_and_replay_narrowing_work_through_the_binary() {
         .collect();
     assert!(!times.is_empty());
     assert!(
-        times.iter().all(|t| *t >= "2026-11-24T09:30:00.000Z"),
+        times.iter().all(|t| *t >= "2026-11-24T11:30:00.000Z"),
         "{times:?}"
     );
     assert!(

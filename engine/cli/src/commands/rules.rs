@@ -63,13 +63,18 @@ pub(crate) fn list(global: &GlobalArgs) -> anyhow::Result<u8> {
     Ok(if loaded.errors.is_empty() { 0 } else { 2 })
 }
 
-pub(crate) fn new(global: &GlobalArgs, id: &str, dir: Option<&Path>) -> anyhow::Result<u8> {
+pub(crate) fn new(
+    global: &GlobalArgs,
+    id: &str,
+    dir: Option<&Path>,
+    example: bool,
+) -> anyhow::Result<u8> {
     let config = load_config(global)?;
     let dir = dir
         .map(Path::to_path_buf)
         .or_else(|| rule_dirs(global, &config).into_iter().next())
         .unwrap_or_else(|| PathBuf::from("."));
-    let written = scaffold::new_rule(id, &dir)?;
+    let written = scaffold::new_rule(id, &dir, example)?;
     let messages = global.messages();
     for path in &written {
         messages.note(format_args!("created {}", path.display()));
@@ -83,10 +88,17 @@ pub(crate) fn new(global: &GlobalArgs, id: &str, dir: Option<&Path>) -> anyhow::
             "note: a built-in rule is called `{id}`; yours replaces it wherever its directory is loaded"
         ));
     }
-    messages.note(format_args!(
-        "next: put a bundle in each case folder, then run `ecs-autopsy rules test {}`",
-        dir.display()
-    ));
+    if example {
+        messages.note(format_args!(
+            "next: write the rule, then run `ecs-autopsy rules test {}`",
+            dir.display()
+        ));
+    } else {
+        messages.note(format_args!(
+            "next: put a bundle in each case folder, then run `ecs-autopsy rules test {}`",
+            dir.display()
+        ));
+    }
     Ok(0)
 }
 
