@@ -285,6 +285,19 @@ fn evaluate(dir: &Path, case: &Case, rules: &RuleSet, update: bool) -> CaseOutco
                 engine::rule::suggestion(id, &loaded)
             ));
         }
+        // A rule of the other kind never runs on this case: its expectation could not fail.
+        let Some(rule) = rules.rules.iter().find(|rule| &rule.meta.id == id) else {
+            continue;
+        };
+        match (case.lint, rule.meta.checks_configuration()) {
+            (true, false) => failures.push(format!(
+                "case.toml names `{id}`, which diagnoses stopped tasks, but the case is a configuration check (lint = true), where it does not run"
+            )),
+            (false, true) => failures.push(format!(
+                "case.toml names `{id}`, a configuration check, which runs only in cases with `lint = true`"
+            )),
+            _ => {}
+        }
     }
     // The report snapshots are optional; a case that has one needs no expected.txt.
     let mut changes = Vec::new();

@@ -827,3 +827,54 @@ fn contributing_and_policy_rules_are_reported_as_what_they_are() {
     assert!(drain.get("contributes_to").is_none());
     assert_eq!(report["status"], "problems");
 }
+
+/// A lint case naming a rule that diagnoses stopped tasks, or a diagnosis case naming a
+/// configuration check, could never fail: `rules test` says so instead of passing it.
+#[test]
+fn a_case_naming_a_rule_that_never_runs_on_it_fails() {
+    let dir = TempDir::new("team", "lint-case-kinds");
+    let examples = root().join("examples/team-rules");
+    let taskdef = examples.join("fixtures/mutable-image-tag/latest-and-untagged/taskdef.json");
+    std::fs::create_dir_all(dir.join("cases/lint-names-a-task-rule")).expect("dir");
+    std::fs::copy(
+        &taskdef,
+        dir.join("cases/lint-names-a-task-rule/taskdef.json"),
+    )
+    .expect("copy");
+    write(
+        &dir.join("cases/lint-names-a-task-rule/case.toml"),
+        "description = \"x\"\nbundle = \"taskdef.json\"\nlint = true\nexpect = [\"mutable-image-tag\"]\nok = [\"oom-container-limit\"]\n",
+    );
+    let bundle = examples.join("fixtures/drain-stop-timeout/ok-no-load-balancer/bundle.json");
+    std::fs::create_dir_all(dir.join("cases/diagnosis-names-a-lint-rule")).expect("dir");
+    std::fs::copy(
+        &bundle,
+        dir.join("cases/diagnosis-names-a-lint-rule/bundle.json"),
+    )
+    .expect("copy");
+    write(
+        &dir.join("cases/diagnosis-names-a-lint-rule/case.toml"),
+        "description = \"x\"\nroot_cause = \"graceful-stop\"\nok = [\"mutable-image-tag\"]\n",
+    );
+    let rules = examples.display().to_string();
+    let cases = dir.join("cases").display().to_string();
+    let out = run_in(
+        &dir,
+        &["--no-config", "--rules", &rules, "rules", "test", &cases],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("`oom-container-limit`, which diagnoses stopped tasks, but the case is a configuration check (lint = true)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`mutable-image-tag`, a configuration check, which runs only in cases with `lint = true`"),
+        "{stdout}"
+    );
+}

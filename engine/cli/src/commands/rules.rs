@@ -24,6 +24,7 @@ pub(crate) fn list(global: &GlobalArgs) -> anyhow::Result<u8> {
                     serde_json::json!({
                         "id": r.meta.id, "title": r.meta.title, "severity": r.meta.severity,
                         "category": r.meta.category, "benign": r.meta.benign, "origin": r.origin.to_string(),
+                        "checks": r.meta.checks,
                     })
                 })
                 .collect();
@@ -38,7 +39,13 @@ pub(crate) fn list(global: &GlobalArgs) -> anyhow::Result<u8> {
                 .unwrap_or(0);
             let mut out = String::new();
             for rule in &loaded.rules {
-                let benign = if rule.meta.benign { " (benign)" } else { "" };
+                let benign = if rule.meta.benign {
+                    " (benign)"
+                } else if rule.meta.checks_configuration() {
+                    " (lint)"
+                } else {
+                    ""
+                };
                 let _ = writeln!(
                     out,
                     "{:<width$}  {:<7}  {}{benign}  [{}]",
