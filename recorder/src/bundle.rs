@@ -1016,14 +1016,16 @@ mod tests {
     /// Writes `calls` into a bundle file of its own and reads it as `replay` does.
     fn load_for_diagnosis(calls: &str) -> (Result<Bundle, LoadError>, String) {
         static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!("ecs-autopsy-bundle-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
         let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = dir.join(format!("{n}.json"));
+        // A directory per call: tests run in parallel, and one that removed a shared directory
+        // could pull it from under another between its creation and the write.
+        let dir =
+            std::env::temp_dir().join(format!("ecs-autopsy-bundle-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("bundle.json");
         std::fs::write(&path, MINIMAL.replace("CALLS", calls)).expect("write");
         let loaded = Bundle::read_for_diagnosis(&path, ReadLimits::default());
         let _ = std::fs::remove_file(&path);
-        // Fails while another test still has a file there; the last one out removes it.
         let _ = std::fs::remove_dir(&dir);
         (loaded, path.display().to_string())
     }
