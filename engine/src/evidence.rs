@@ -242,6 +242,9 @@ pub struct View {
     pub call_sources: Vec<Option<(String, Option<String>)>>,
     /// Log lines longer than `EvidenceLimits::max_log_line_bytes`, cut to that length.
     pub cut_lines: usize,
+    /// Stopped tasks of the chosen services that the task limits (`--max-tasks`, `--since`)
+    /// left out of the diagnosis.
+    pub left_out: usize,
     /// Look-ups built once with the view, so that rules asking about one task do not scan all.
     index: Index,
     /// The text of every response but log events, to read cited values from (`View::held`).
@@ -776,7 +779,7 @@ impl Builder {
                     attributes,
                 });
             }
-            Response::ListTasks(_) | Response::None => {}
+            Response::ListTasks(_) | Response::ListServices(_) | Response::None => {}
         }
     }
 
@@ -821,7 +824,7 @@ impl Builder {
             self.services
                 .retain(|service| wanted(service.value.service_name.as_deref()));
         }
-        apply_selection_limits(&mut self.tasks, &manifest);
+        let left_out = apply_selection_limits(&mut self.tasks, &manifest);
         // Stable order: stopped tasks by stop time, then ARN; running tasks after them.
         self.tasks.sort_by(|a, b| {
             let key = |r: &TaskRecord| {
@@ -848,6 +851,7 @@ impl Builder {
             present_calls: self.present,
             call_sources: self.sources,
             cut_lines: self.cut_lines,
+            left_out,
             index: Index::default(),
             texts: self.texts,
             log_calls: std::sync::OnceLock::new(),
@@ -856,8 +860,21 @@ impl Builder {
         link_target_group_attributes(&mut evidence);
         link_tasks(&mut evidence);
         attribute_logs(&mut evidence);
+        let keep = evidence
+            .manifest
+            .selection
+            .limits
+            .get(recorder::selection::LOG_LINES)
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|n| usize::try_from(n).ok());
         for stream in &mut evidence.log_streams {
             stream.lines.sort_by_key(|line| line.timestamp);
+            // A stream read whole shows the lines a tail read would have: the last ones.
+            if let Some(keep) = keep
+                && stream.lines.len() > keep
+            {
+                stream.lines.drain(..stream.lines.len() - keep);
+            }
         }
         evidence.index = Index::build(&evidence);
         evidence
@@ -865,10 +882,11 @@ impl Builder {
 }
 
 /// Applies `manifest.selection.limits`, the selection the recorder made when it collected.
-fn apply_selection_limits(tasks: &mut Vec<TaskRecord>, manifest: &Manifest) {
+/// Keeps the stopped tasks the limits select; returns how many it left out.
+fn apply_selection_limits(tasks: &mut Vec<TaskRecord>, manifest: &Manifest) -> usize {
     let limits = Limits::from_manifest(&manifest.selection.limits);
     if limits == Limits::default() {
-        return;
+        return 0;
     }
     let stopped = tasks
         .iter()
@@ -884,7 +902,9 @@ fn apply_selection_limits(tasks: &mut Vec<TaskRecord>, manifest: &Manifest) {
         .into_iter()
         .map(|arn| arn.map(str::to_owned))
         .collect();
+    let before = tasks.len();
     tasks.retain(|record| !is_stopped(&record.task) || keep.contains(&record.task.task_arn));
+    before - tasks.len()
 }
 
 fn link_tasks(evidence: &mut View) {

@@ -251,6 +251,7 @@ pub enum Operation {
     DescribeTargetGroups,
     DescribeTargetHealth,
     DescribeTargetGroupAttributes,
+    ListServices,
 }
 
 /// A typed response. `None` for failed calls and operations the engine does not read.
@@ -269,6 +270,7 @@ pub enum Response {
     DescribeTargetGroups(model::DescribeTargetGroupsResponse),
     DescribeTargetHealth(model::DescribeTargetHealthResponse),
     DescribeTargetGroupAttributes(model::DescribeTargetGroupAttributesResponse),
+    ListServices(model::ListServicesResponse),
 }
 
 /// Why a bundle could not be loaded. Every message is one line naming the file.
@@ -327,7 +329,7 @@ fn supported_versions() -> String {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 10] = [
+    pub const ALL: [Operation; 11] = [
         Operation::DescribeTasks,
         Operation::DescribeServices,
         Operation::DescribeTaskDefinition,
@@ -338,6 +340,7 @@ impl Operation {
         Operation::DescribeTargetGroups,
         Operation::DescribeTargetHealth,
         Operation::DescribeTargetGroupAttributes,
+        Operation::ListServices,
     ];
 
     /// The AWS CLI's service name.
@@ -347,6 +350,7 @@ impl Operation {
             | Operation::DescribeServices
             | Operation::DescribeTaskDefinition
             | Operation::ListTasks
+            | Operation::ListServices
             | Operation::DescribeContainerInstances => "ecs",
             Operation::GetLogEvents | Operation::FilterLogEvents => "logs",
             Operation::DescribeTargetGroups
@@ -367,6 +371,7 @@ impl Operation {
             Operation::DescribeTargetGroups => "DescribeTargetGroups",
             Operation::DescribeTargetHealth => "DescribeTargetHealth",
             Operation::DescribeTargetGroupAttributes => "DescribeTargetGroupAttributes",
+            Operation::ListServices => "ListServices",
         }
     }
 
@@ -425,6 +430,7 @@ impl Operation {
             Operation::DescribeTargetGroupAttributes => {
                 Response::DescribeTargetGroupAttributes(typed(raw)?)
             }
+            Operation::ListServices => Response::ListServices(typed(raw)?),
         })
     }
 }

@@ -201,6 +201,9 @@ pub fn detect_operation(value: &Value) -> Result<Operation, String> {
     if is_array("taskArns") {
         return Ok(Operation::ListTasks);
     }
+    if is_array("serviceArns") {
+        return Ok(Operation::ListServices);
+    }
     if is_array("containerInstances") {
         return Ok(Operation::DescribeContainerInstances);
     }

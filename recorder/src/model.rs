@@ -228,6 +228,13 @@ pub struct LogConfiguration {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+pub struct ListServicesResponse {
+    pub service_arns: Vec<String>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ListTasksResponse {
     pub task_arns: Vec<String>,
     pub next_token: Option<String>,

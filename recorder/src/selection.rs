@@ -16,6 +16,9 @@ pub const MAX_STOPPED_TASKS: &str = "max_stopped_tasks";
 /// `manifest.selection.limits` key: only the stopped tasks of these services (an array of
 /// names), and only these services, are diagnosed. `replay --service` sets it in memory.
 pub const SERVICES_ONLY: &str = "services_only";
+/// The `manifest.selection.limits` key of the log lines read from the end of each stream: a
+/// stream read whole (FilterLogEvents) shows the same last lines.
+pub const LOG_LINES: &str = "log_lines";
 
 /// The services `manifest.selection.limits` narrows a diagnosis to, when it does.
 pub fn services_only(limits: &BTreeMap<String, Value>) -> Option<Vec<String>> {

@@ -201,11 +201,15 @@ fn options(service: &str) -> Options {
     Options {
         cluster: "prod".to_owned(),
         services: vec![service.to_owned()],
+        services_matching: None,
         tasks: Vec::new(),
         stopped_after: None,
         max_stopped_tasks: 100,
         log_lines: 200,
         concurrency: 8,
+        rates: std::collections::BTreeMap::new(),
+        // The fixtures hold one GetLogEvents read per stream; batching has its own test.
+        batch_logs: false,
     }
 }
 
@@ -415,4 +419,29 @@ async fn stopped_tasks_are_listed_across_pages() {
         &serde_json::json!([listed, second]),
         "both pages are described"
     );
+}
+
+/// A role without `logs:FilterLogEvents` still gets the logs: the batch is denied, recorded as
+/// such, and each stream is read alone with GetLogEvents.
+#[tokio::test]
+async fn a_denied_batch_read_falls_back_to_one_read_per_stream() {
+    let denied = Reply::Answer(
+        400,
+        r#"{"__type": "AccessDeniedException", "message": "User: arn:aws:sts::123456789012:assumed-role/reader/x is not authorized to perform: logs:FilterLogEvents"}"#
+            .to_owned(),
+    );
+    let client = FixtureClient::from_bundle(&fixture("app-missing-config/dropped-env-var"))
+        .fault("FilterLogEvents", &[denied]);
+    let mut batched = options("api");
+    batched.batch_logs = true;
+    let bundle = collect(&sdk(&client, 3).await, &batched, "t".to_owned(), None).await;
+    let filters = calls_of(&bundle, "FilterLogEvents");
+    assert_eq!(filters.len(), 1);
+    assert_eq!(
+        filters[0].error.as_ref().map(|e| e.code.as_str()),
+        Some("AccessDeniedException")
+    );
+    let tails = calls_of(&bundle, "GetLogEvents");
+    assert_eq!(tails.len(), 1);
+    assert!(tails[0].error.is_none());
 }

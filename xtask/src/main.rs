@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod bench_aws_like;
 mod docs;
 mod fuzz;
 #[cfg(test)]
@@ -27,7 +28,8 @@ tasks:
   docs    regenerate docs/rules/*.md and the README rule table from rules/*.rhai
   bless   re-run the fixture test accepting new snapshots (review the diff before committing)
   moto    install the pinned AWS emulator (moto) into target/moto-venv for the live tests
-  bench   run the benchmarks and write bench/RESULTS.md (`--no-live` skips the emulator one);
+  bench   run the benchmarks and write bench/RESULTS.md (`--no-live` skips the emulator ones,
+          `--aws-like-only` runs only the AWS-like one, `--delay-ms MS` its round trip);
           needs a release build, about 15 minutes
   fuzz    run the fuzz targets with libFuzzer, 10 minutes each by default (`--time SECONDS`,
           or name targets); needs the nightly toolchain, installs cargo-fuzz into target/tools";

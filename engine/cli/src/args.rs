@@ -190,6 +190,56 @@ pub(crate) struct ViewArgs {
     pub(crate) no_timeline: bool,
 }
 
+/// A `--rate` setting: `GetLogEvents=10`, `GetLogEvents=10/20` or `GetLogEvents=off`.
+fn parse_rate(
+    text: &str,
+) -> Result<(recorder::Operation, Option<recorder::live::pace::Rate>), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not API=N: e.g. GetLogEvents=10"))?;
+    let operation = recorder::Operation::ALL
+        .into_iter()
+        .find(|op| op.name().eq_ignore_ascii_case(name.trim()))
+        .ok_or_else(|| {
+            let names: Vec<&str> = recorder::Operation::ALL
+                .iter()
+                .map(|op| op.name())
+                .collect();
+            format!("no API `{name}`; one of {}", names.join(", "))
+        })?;
+    if value.trim().eq_ignore_ascii_case("off") {
+        return Ok((operation, None));
+    }
+    let (rate, burst) = value.split_once('/').unwrap_or((value, value));
+    let number = |text: &str| -> Result<f64, String> {
+        text.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite() && *n > 0.0)
+            .ok_or_else(|| format!("`{text}` is not a positive number of requests per second"))
+    };
+    Ok((
+        operation,
+        Some(recorder::live::pace::Rate {
+            per_second: number(rate)?,
+            burst: number(burst)?.max(1.0),
+        }),
+    ))
+}
+
+/// A `--services-matching` pattern.
+fn parse_regex(text: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(text).map_err(|err| {
+        // The regex crate's message spans lines, with a caret under the error.
+        err.to_string()
+            .lines()
+            .last()
+            .unwrap_or("invalid regular expression")
+            .trim()
+            .to_owned()
+    })
+}
+
 /// How to reach AWS.
 #[derive(Args)]
 pub(crate) struct AwsArgs {
@@ -213,7 +263,7 @@ pub(crate) struct AwsArgs {
 /// What to collect from AWS, and how to reach it.
 #[derive(Args)]
 pub(crate) struct LiveArgs {
-    /// The ECS cluster (name or ARN)
+    /// The ECS cluster (name or ARN); alone, every service of it and its standalone tasks
     #[arg(long, help_heading = "Input")]
     pub(crate) cluster: String,
     /// A service whose stopped tasks to diagnose (repeatable)
@@ -222,6 +272,16 @@ pub(crate) struct LiveArgs {
     /// A task to diagnose, by ARN or id (repeatable); for standalone tasks without a service
     #[arg(long = "task", value_name = "ARN", help_heading = "Input")]
     pub(crate) tasks: Vec<String>,
+    /// Pace an API differently from its documented quota, e.g. GetLogEvents=10 (per second),
+    /// FilterLogEvents=5/10 (rate/burst) or DescribeTasks=off (repeatable)
+    #[arg(long = "rate", value_name = "API=N[/BURST]", value_parser = parse_rate, help_heading = "AWS access")]
+    pub(crate) rates: Vec<(recorder::Operation, Option<recorder::live::pace::Rate>)>,
+    /// Read every log stream alone with GetLogEvents, never in batches with FilterLogEvents
+    #[arg(long, help_heading = "AWS access")]
+    pub(crate) logs_per_stream: bool,
+    /// Of the whole cluster, only the services whose name matches this regular expression
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex, conflicts_with_all = ["services", "tasks"], help_heading = "Input")]
+    pub(crate) services_matching: Option<regex::Regex>,
     /// Only tasks that stopped within this long, e.g. 30m or 2h (ECS keeps stopped tasks for about an hour)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Input")]
     pub(crate) since: Option<std::time::Duration>,

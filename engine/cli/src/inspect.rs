@@ -150,6 +150,7 @@ fn describe_response(response: &Response) -> String {
         Response::DescribeTargetGroups(r) => (r.target_groups.len(), "target group"),
         Response::DescribeTargetHealth(r) => (r.target_health_descriptions.len(), "target"),
         Response::DescribeTargetGroupAttributes(r) => (r.attributes.len(), "attribute"),
+        Response::ListServices(r) => (r.service_arns.len(), "service ARN"),
     };
     format!("{count} {noun}{}", if count == 1 { "" } else { "s" })
 }

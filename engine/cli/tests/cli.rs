@@ -575,12 +575,42 @@ fn missing_region_or_credentials_is_one_clear_line() {
         text(&no_credentials.stderr)
     );
 
-    let nothing = run_without_aws(&["diagnose", "--cluster", "prod"]);
-    check(
-        &nothing,
-        2,
-        &[],
-        &["nothing to diagnose: pass --service NAME or --task ARN"],
+    // The whole cluster is a valid request: it fails here only for the missing region.
+    let whole = run_without_aws(&["diagnose", "--cluster", "prod"]);
+    check(&whole, 2, &[], &["no AWS region configured"]);
+
+    // A bad pattern, or a pattern beside a named service, is one line before any AWS call.
+    let bad = run_without_aws(&[
+        "diagnose",
+        "--cluster",
+        "prod",
+        "--services-matching",
+        "(api",
+    ]);
+    check(&bad, 2, &[], &[]);
+    let stderr = text(&bad.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "ecs-autopsy: error: invalid value '(api' for '--services-matching <REGEX>'"
+        ),
+        "{stderr}"
+    );
+    let both = run_without_aws(&[
+        "diagnose",
+        "--cluster",
+        "prod",
+        "--service",
+        "api",
+        "--services-matching",
+        "api",
+    ]);
+    check(&both, 2, &[], &["cannot be used with"]);
+    assert_eq!(
+        text(&both.stderr).lines().count(),
+        1,
+        "{}",
+        text(&both.stderr)
     );
 }
 
@@ -1667,4 +1697,47 @@ fn check(ev) {
         1,
         "{stderr}"
     );
+}
+
+/// When the task limits leave stopped tasks out, the report says how many it covers of how
+/// many, and how to see the rest; the JSON counts them.
+#[test]
+fn a_report_that_leaves_tasks_out_says_so() {
+    let bundle = fixture("mixed/two-services/bundle.json");
+    let out = run(&[
+        "--no-config",
+        "replay",
+        "--max-tasks",
+        "5",
+        path_str(&bundle),
+    ]);
+    check(
+        &out,
+        1,
+        &[
+            "5 of 31 stopped tasks (the most recent; raise --max-tasks or widen --since for the other 26): ",
+        ],
+        &[],
+    );
+    let out = run(&[
+        "--no-config",
+        "--format",
+        "json",
+        "replay",
+        "--max-tasks",
+        "5",
+        path_str(&bundle),
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["summary"]["stopped_tasks"], 5);
+    assert_eq!(report["summary"]["left_out"], 26);
+    let all = run(&[
+        "--no-config",
+        "--format",
+        "json",
+        "replay",
+        path_str(&bundle),
+    ]);
+    let all: serde_json::Value = serde_json::from_slice(&all.stdout).expect("JSON");
+    assert_eq!(all["summary"]["left_out"], 0);
 }

@@ -49,9 +49,14 @@ struct Emulator {
 
 impl Emulator {
     fn start(scenario: &str) -> Emulator {
+        Emulator::start_with(scenario, &[])
+    }
+
+    fn start_with(scenario: &str, options: &[&str]) -> Emulator {
         let mut child = Command::new(python())
             .arg(root().join("recorder/tests/moto/harness.py"))
             .arg(scenario)
+            .args(options)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -335,16 +340,19 @@ fn endpoint_from_the_environment_and_partial_permissions() {
     let stdout = text(&out.stdout);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(stderr.contains("logs GetLogEvents failed"), "{stderr}");
+    // The short-lived task's stream is read in a batch (FilterLogEvents); a network failure
+    // is not retried stream by stream.
+    assert!(stderr.contains("logs FilterLogEvents failed"), "{stderr}");
+    assert!(!stderr.contains("logs GetLogEvents failed"), "{stderr}");
     // Nothing listens at the logs endpoint: a network failure (a timeout or a refused
     // connection, depending on the machine), which no IAM grant would fix.
     assert!(
         stdout.contains("missing evidence")
-            && stdout.contains("logs GetLogEvents failed: ")
-            && !stdout.contains("grant logs:GetLogEvents"),
+            && stdout.contains("logs FilterLogEvents failed: ")
+            && !stdout.contains("grant logs:"),
         "{stdout}"
     );
-    assert!(!stderr.contains("needs logs:GetLogEvents"), "{stderr}");
+    assert!(!stderr.contains("needs logs:"), "{stderr}");
     assert!(
         stdout.contains("undiagnosed"),
         "without logs the missing variable cannot be named: {stdout}"
@@ -554,4 +562,253 @@ fn lint_a_live_service_against_its_target_group() {
         findings.iter().all(|f| f["rule"] != "mutable-image-tag"),
         "{findings:?}"
     );
+}
+
+/// `diagnose --cluster C` with no service covers every service of the cluster (ListServices,
+/// one cluster-wide ListTasks per status), lists the services with a problem and counts the
+/// healthy ones; `--services-matching` narrows it, on replay too.
+#[test]
+fn diagnose_a_whole_cluster_without_naming_a_service() {
+    let emulator = Emulator::start("cluster");
+    let staged = &emulator.staged;
+    let base = [
+        "--no-config",
+        "diagnose",
+        "--cluster",
+        staged.cluster.as_str(),
+        "--region",
+        staged.region.as_str(),
+        "--endpoint-url",
+        staged.endpoint.as_str(),
+    ];
+    let report = json_report(&[&base[..], &["--format", "json"]].concat());
+    assert_eq!(
+        report["bundle"]["services"],
+        serde_json::json!(["api", "billing", "idle-1", "idle-2", "idle-3", "web"])
+    );
+    let roots: std::collections::BTreeMap<String, String> = report["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| {
+            (
+                t["service"].as_str().unwrap_or_default().to_owned(),
+                t["root_cause"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roots,
+        [
+            ("api", "oom-container-limit"),
+            ("billing", "app-missing-config"),
+            ("web", "app-exited-zero"),
+        ]
+        .into_iter()
+        .map(|(s, r)| (s.to_owned(), r.to_owned()))
+        .collect()
+    );
+
+    let text_out = run(&base, &[]);
+    let text = String::from_utf8_lossy(&text_out.stdout).into_owned();
+    assert_eq!(
+        text_out.status.code(),
+        Some(1),
+        "{}",
+        self::text(&text_out.stderr)
+    );
+    let head: Vec<&str> = text.lines().take(12).collect();
+    let head = head.join("\n");
+    for service in ["api", "billing", "web"] {
+        assert!(head.contains(&format!("  service {service}: ")), "{head}");
+    }
+    assert!(!head.contains("service idle-1:"), "{head}");
+    assert!(head.contains("  3 other service(s) healthy"), "{head}");
+
+    // A pattern narrows the cluster, and the bundle keeps the narrowing for its replays.
+    let dir = temp_dir("cluster");
+    let bundle = dir.join("cluster.json");
+    let mut record = vec![
+        "--no-config",
+        "record",
+        "-o",
+        bundle.to_str().expect("utf-8"),
+    ];
+    record.extend_from_slice(&base[2..]);
+    record.extend(["--services-matching", "^(api|web)$"]);
+    let recorded = run(&record, &[]);
+    assert_eq!(
+        recorded.status.code(),
+        Some(0),
+        "{}",
+        self::text(&recorded.stderr)
+    );
+    let replayed = json_report(&[
+        "--no-config",
+        "--format",
+        "json",
+        "replay",
+        bundle.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        replayed["bundle"]["services"],
+        serde_json::json!(["api", "web"])
+    );
+    assert_eq!(replayed["summary"]["stopped_tasks"], 2);
+}
+
+/// The AWS-like proxy (`xtask/scripts/aws_like_proxy.py`) in front of an emulator: AWS's
+/// per-API quotas, answered with AWS's throttling errors; stopped with its stdin.
+struct Proxy {
+    child: Child,
+    endpoint: String,
+}
+
+impl Proxy {
+    fn start(upstream: &str, options: &[&str]) -> Proxy {
+        let mut child = Command::new(python())
+            .arg(root().join("xtask/scripts/aws_like_proxy.py"))
+            .args(["--upstream", upstream])
+            .args(options)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the proxy starts");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the proxy says where it listens");
+        let value: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
+        let endpoint = value["endpoint"].as_str().expect("endpoint").to_owned();
+        assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+        Proxy { child, endpoint }
+    }
+
+    /// Calls and throttles per API so far.
+    fn stats(&self) -> serde_json::Value {
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).expect("connect to the proxy");
+        std::io::Write::write_all(
+            &mut stream,
+            format!("GET /__proxy/stats HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .expect("ask for the stats");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .expect("read the stats");
+        let body = response.split("\r\n\r\n").nth(1).expect("a body");
+        serde_json::from_str(body).expect("JSON stats")
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reading short-lived tasks' log streams in batches (FilterLogEvents) gives the same evidence
+/// as reading every stream alone: the same report for every task, from far fewer calls.
+#[test]
+fn batched_log_reads_give_the_same_evidence_as_one_read_per_stream() {
+    let emulator = Emulator::start_with("fleet", &["--tasks", "40"]);
+    let live = emulator.live_args();
+    let live: Vec<&str> = live.iter().map(String::as_str).collect();
+    let dir = temp_dir("batched-logs");
+    let mut reports = Vec::new();
+    for (name, extra) in [("batched", &[][..]), ("alone", &["--logs-per-stream"][..])] {
+        let bundle = dir.join(&format!("{name}.json"));
+        let mut args = vec![
+            "--no-config",
+            "record",
+            "-o",
+            bundle.to_str().expect("utf-8"),
+        ];
+        args.extend(&live);
+        args.extend(extra);
+        let out = run(&args, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let saved: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&bundle).expect("bundle")).expect("JSON");
+        let count = |operation: &str| {
+            saved["calls"]
+                .as_array()
+                .expect("calls")
+                .iter()
+                .filter(|c| c["operation"] == operation)
+                .count()
+        };
+        if name == "batched" {
+            assert!(count("FilterLogEvents") >= 1, "no FilterLogEvents call");
+            assert_eq!(count("GetLogEvents"), 0, "every fleet task is short-lived");
+        } else {
+            assert_eq!(count("FilterLogEvents"), 0);
+            assert!(count("GetLogEvents") >= 30, "{}", count("GetLogEvents"));
+        }
+        let report = json_report(&[
+            "--no-config",
+            "--format",
+            "json",
+            "replay",
+            bundle.to_str().expect("utf-8"),
+        ]);
+        reports.push(report);
+    }
+    // Paths into the bundle differ (other calls); what each task shows must not.
+    let tasks = |report: &serde_json::Value| report["tasks"].clone();
+    assert_eq!(tasks(&reports[0]), tasks(&reports[1]));
+    let messages = |report: &serde_json::Value| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| format!("{} {}", f["rule"], f["message"]))
+            .collect()
+    };
+    assert_eq!(messages(&reports[0]), messages(&reports[1]));
+}
+
+/// Through a proxy that enforces AWS's per-API quotas (and answers with AWS's throttling
+/// errors), the pacing keeps a run with one GetLogEvents call per stream under every quota:
+/// not one request is throttled. A slower machine only sends more slowly.
+#[test]
+fn pacing_keeps_every_api_under_its_quota() {
+    let emulator = Emulator::start_with("fleet", &["--tasks", "60"]);
+    let proxy = Proxy::start(&emulator.staged.endpoint, &["--delay-ms", "0"]);
+    let staged = &emulator.staged;
+    let dir = temp_dir("pacing");
+    let bundle = dir.join("paced.json");
+    let out = run(
+        &[
+            "--no-config",
+            "record",
+            "-o",
+            bundle.to_str().expect("utf-8"),
+            "--cluster",
+            &staged.cluster,
+            "--service",
+            &staged.service,
+            "--region",
+            &staged.region,
+            "--endpoint-url",
+            &proxy.endpoint,
+            "--logs-per-stream",
+            "--concurrency",
+            "16",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stats = proxy.stats();
+    assert!(
+        stats["calls"]["GetLogEvents"].as_u64().unwrap_or(0) > 25,
+        "more GetLogEvents calls than one burst allows: {stats}"
+    );
+    assert_eq!(stats["throttled"], serde_json::json!({}), "{stats}");
 }

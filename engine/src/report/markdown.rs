@@ -105,7 +105,8 @@ impl Report {
         let _ = writeln!(out, "## ecs-autopsy report\n");
         let _ = writeln!(out, "{}\n", md_text(&header(self)));
         let _ = writeln!(out, "**{}**\n", md_text(&summary_line(self)));
-        if !self.summary.services.is_empty() {
+        let (services, healthy) = self.listed_services();
+        if !services.is_empty() {
             let mut head = "| service | running | stopped |".to_owned();
             let mut rule = "|---|---|---|".to_owned();
             for (label, _) in ServiceSummary::default().counts() {
@@ -113,7 +114,7 @@ impl Report {
                 rule.push_str("---|");
             }
             let _ = writeln!(out, "{head}\n{rule}");
-            for s in &self.summary.services {
+            for s in &services {
                 let mut row = format!(
                     "| {} | {} | {} |",
                     self.console_service(&s.service).map_or_else(
@@ -130,9 +131,13 @@ impl Report {
             }
             out.push('\n');
         }
-        let deployments: Vec<(&str, &crate::report::DeploymentSummary)> = self
-            .summary
-            .services
+        if healthy > 0 {
+            let _ = writeln!(
+                out,
+                "{healthy} other service(s) healthy: all desired tasks running, no failed stop, no deployment under way.\n"
+            );
+        }
+        let deployments: Vec<(&str, &crate::report::DeploymentSummary)> = services
             .iter()
             .flat_map(|s| s.deployments.iter().map(|d| (s.service.as_str(), d)))
             .collect();

@@ -213,6 +213,9 @@ pub struct Summary {
     pub services: Vec<ServiceSummary>,
     /// The causes, most stops first, then the most recent (since 0.2.0).
     pub causes: Vec<Cause>,
+    /// Stopped tasks in the bundle that the task limits (`--max-tasks`, `--since`) left out of
+    /// this report (since 0.2.0).
+    pub left_out: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -443,6 +446,7 @@ impl Report {
             root_causes,
             services,
             causes,
+            left_out: evidence.left_out,
         };
         let problem = summary.undiagnosed > 0
             || findings.iter().any(|f| {
@@ -514,6 +518,7 @@ impl Report {
                 root_causes: BTreeMap::new(),
                 services: Vec::new(),
                 causes: Vec::new(),
+                left_out: 0,
             },
             tasks: Vec::new(),
             repeats: Vec::new(),
@@ -665,6 +670,20 @@ fn lint_summary(report: &Report, checked: &Checked) -> String {
     line
 }
 
+impl Report {
+    /// The services the opening lists: all of them up to `SERVICES_LISTED`, else those with a
+    /// problem; and how many healthy ones it left out.
+    pub fn listed_services(&self) -> (Vec<&ServiceSummary>, usize) {
+        let all = &self.summary.services;
+        if all.len() <= SERVICES_LISTED {
+            return (all.iter().collect(), 0);
+        }
+        let listed: Vec<&ServiceSummary> = all.iter().filter(|s| !s.is_healthy()).collect();
+        let healthy = all.len() - listed.len();
+        (listed, healthy)
+    }
+}
+
 fn summary_line(report: &Report) -> String {
     let line = summary_counts(report);
     if report.status == Status::Error {
@@ -714,12 +733,21 @@ fn summary_counts(report: &Report) -> String {
     if summary.undiagnosed > 0 {
         parts.push(format!("{} undiagnosed", summary.undiagnosed));
     }
-    format!(
-        "{} stopped task{}: {}",
-        summary.stopped_tasks,
-        if summary.stopped_tasks == 1 { "" } else { "s" },
-        parts.join(", ")
-    )
+    let of = if summary.left_out > 0 {
+        format!(
+            "{} of {} stopped tasks (the most recent; raise --max-tasks or widen --since for the other {})",
+            summary.stopped_tasks,
+            summary.stopped_tasks + summary.left_out,
+            summary.left_out
+        )
+    } else {
+        format!(
+            "{} stopped task{}",
+            summary.stopped_tasks,
+            if summary.stopped_tasks == 1 { "" } else { "s" }
+        )
+    };
+    format!("{of}: {}", parts.join(", "))
 }
 
 /// ` (symptom of RULE)` when a symptom's root cause is another rule's finding.
@@ -866,7 +894,25 @@ impl Repeat {
     }
 }
 
+/// Beyond this many services, the opening lists only those with a problem and counts the rest.
+pub const SERVICES_LISTED: usize = 5;
+
 impl ServiceSummary {
+    /// Nothing wrong to say: no stop but benign ones, every desired task running, none
+    /// pending, and no deployment rolling out or failed.
+    pub fn is_healthy(&self) -> bool {
+        let only_benign = self.stopped_tasks == self.benign;
+        let running = match (self.running_count, self.desired_count) {
+            (Some(running), Some(desired)) => running >= desired,
+            _ => true,
+        };
+        let settled = self
+            .deployments
+            .iter()
+            .all(|d| !matches!(d.rollout_state.as_deref(), Some("IN_PROGRESS" | "FAILED")));
+        only_benign && running && self.pending_count.unwrap_or(0) == 0 && settled
+    }
+
     /// The split as `(label, count)`, in report order.
     pub fn counts(&self) -> [(&'static str, usize); 7] {
         [

@@ -258,7 +258,8 @@ impl Report {
         out.push('\n');
         let _ = writeln!(out, "{}", p.bold(&summary_line(self)));
         self.render_causes_text(out);
-        for service in &self.summary.services {
+        let (services, healthy) = self.listed_services();
+        for service in services {
             let state = service
                 .state()
                 .map(|s| format!(" · {s}"))
@@ -287,6 +288,12 @@ impl Report {
                     service_causes.join(", ")
                 );
             }
+        }
+        if healthy > 0 {
+            let _ = writeln!(
+                out,
+                "  {healthy} other service(s) healthy: all desired tasks running, no failed stop, no deployment under way"
+            );
         }
     }
 

@@ -7,6 +7,7 @@
 
 mod capture;
 mod elbv2;
+pub mod pace;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -35,7 +36,8 @@ pub struct AwsSettings {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
-    /// Attempts per call, including the first (adaptive retry mode).
+    /// Attempts per call, including the first (standard retry mode: a throttled or failed
+    /// call backs off on its own; the pacer keeps calls within each API's rate).
     pub max_attempts: u32,
     pub attempt_timeout: Duration,
     pub operation_timeout: Duration,
@@ -45,7 +47,12 @@ pub struct AwsSettings {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub cluster: String,
+    /// The services to diagnose. With neither services nor tasks, the whole cluster: every
+    /// service (ListServices) and every standalone task.
     pub services: Vec<String>,
+    /// For the whole cluster: only the services whose name matches this regular expression
+    /// (and no standalone task).
+    pub services_matching: Option<regex::Regex>,
     /// Standalone tasks (ARNs or ids), collected whether or not they belong to a service.
     pub tasks: Vec<String>,
     /// Ignore tasks that stopped before this time.
@@ -56,6 +63,11 @@ pub struct Options {
     pub log_lines: i32,
     /// Calls in flight at once.
     pub concurrency: usize,
+    /// Request rates that differ from the documented quotas (`None`: not paced).
+    pub rates: BTreeMap<Operation, Option<pace::Rate>>,
+    /// Read short-lived tasks' log streams in batches with FilterLogEvents (else every stream
+    /// alone with GetLogEvents).
+    pub batch_logs: bool,
 }
 
 /// One finished call, for progress display and `-v` logging.
@@ -89,7 +101,7 @@ pub async fn load_sdk_config(settings: &AwsSettings) -> Result<SdkConfig, LiveEr
     use aws_config::timeout::TimeoutConfig;
 
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(settings.max_attempts))
+        .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(10))
@@ -141,27 +153,64 @@ pub async fn collect(
         ecs,
         logs,
         elb,
+        pacer: pace::Pacer::new(&options.rates),
         semaphore: Semaphore::new(options.concurrency.max(1)),
         calls: Mutex::new(Vec::new()),
         observer,
     };
     let cluster = options.cluster.as_str();
 
-    // Services, and the tasks they stopped (and still run, for context).
-    let services = ctx.describe_services(cluster, &options.services).await;
-    let listings = join_all(options.services.iter().flat_map(|service| {
-        [DesiredStatus::Stopped, DesiredStatus::Running]
-            .into_iter()
-            .map(|status| ctx.list_tasks(cluster, service, status))
-    }))
-    .await;
-    let mut arns: Vec<String> = listings.into_iter().flatten().collect();
-    arns.extend(options.tasks.iter().cloned());
-    dedup_keep_order(&mut arns);
-    let tasks = ctx.describe_tasks(cluster, &arns).await;
+    // Services, and the tasks they stopped (and still run, for context). For the whole
+    // cluster, its services and its tasks are listed at once, not service by service.
+    let whole_cluster = options.services.is_empty() && options.tasks.is_empty();
+    let (names, mut arns) = if whole_cluster {
+        let (listed, stopped, running) = tokio::join!(
+            ctx.list_services(cluster),
+            ctx.list_tasks(cluster, None, DesiredStatus::Stopped),
+            ctx.list_tasks(cluster, None, DesiredStatus::Running),
+        );
+        let mut names: Vec<String> = listed
+            .iter()
+            .filter_map(|arn| arn.rsplit('/').next())
+            .filter(|name| {
+                options
+                    .services_matching
+                    .as_ref()
+                    .is_none_or(|re| re.is_match(name))
+            })
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names.dedup();
+        (
+            names,
+            stopped.into_iter().chain(running).collect::<Vec<_>>(),
+        )
+    } else {
+        let listings = join_all(options.services.iter().flat_map(|service| {
+            [DesiredStatus::Stopped, DesiredStatus::Running]
+                .into_iter()
+                .map(|status| ctx.list_tasks(cluster, Some(service), status))
+        }))
+        .await;
+        (
+            options.services.clone(),
+            listings.into_iter().flatten().collect(),
+        )
+    };
+    let (services, tasks) = {
+        arns.extend(options.tasks.iter().cloned());
+        dedup_keep_order(&mut arns);
+        tokio::join!(
+            ctx.describe_services(cluster, &names),
+            ctx.describe_tasks(cluster, &arns)
+        )
+    };
+    // A pattern narrows the cluster to the services it matches, on every replay too.
+    let only = (whole_cluster && options.services_matching.is_some()).then(|| names.clone());
 
     // The stopped tasks the report will cover, as the evidence view will select them.
-    let selected = select_stopped(&tasks, options);
+    let selected = select_stopped(&tasks, options, only.as_deref());
 
     // Task definitions: every revision involved and the previous revision of each family.
     let mut definitions: BTreeSet<String> = BTreeSet::new();
@@ -199,11 +248,32 @@ pub async fn collect(
         ctx.describe_target_groups(&target_groups),
     );
 
-    // Logs: the tail of each selected task's awslogs streams.
+    // Logs: short-lived tasks' streams in batches, whole; the others' tails, stream by stream.
     let streams = log_streams(&selected, &definitions);
+    let (batches, alone) = plan_log_reads(&streams, options.batch_logs);
+    let (unread, ()) = tokio::join!(
+        join_all(
+            batches
+                .iter()
+                .map(|(group, names, window)| ctx.filter_log_events(group, names, *window)),
+        ),
+        async {
+            join_all(
+                alone
+                    .iter()
+                    .map(|(group, stream)| ctx.get_log_events(group, stream, options.log_lines)),
+            )
+            .await;
+        },
+    );
+    // A batch that could not be read whole (no permission for FilterLogEvents, too many pages)
+    // is read stream by stream instead.
     join_all(
-        streams
+        batches
             .iter()
+            .zip(unread)
+            .filter(|(_, complete)| !complete)
+            .flat_map(|((group, names, _), _)| names.iter().map(move |name| (group, name)))
             .map(|(group, stream)| ctx.get_log_events(group, stream, options.log_lines)),
     )
     .await;
@@ -221,13 +291,15 @@ pub async fn collect(
         .filter_map(|t| t.task_arn())
         .chain(services.iter().filter_map(|s| s.service_arn()))
         .find_map(|arn| crate::import::ArnParts::parse(arn).and_then(|p| p.account));
-    bundle
-        .manifest
-        .selection
-        .services
-        .clone_from(&options.services);
+    bundle.manifest.selection.services = names;
     bundle.manifest.selection.tasks.clone_from(&options.tasks);
     bundle.manifest.selection.limits = selection_limits(options);
+    if let Some(only) = only {
+        bundle.manifest.selection.limits.insert(
+            crate::selection::SERVICES_ONLY.to_owned(),
+            Value::from(only),
+        );
+    }
     bundle.calls = calls;
     bundle
 }
@@ -248,6 +320,7 @@ pub async fn collect_configuration(
         ecs,
         logs,
         elb,
+        pacer: pace::Pacer::new(&BTreeMap::new()),
         semaphore: Semaphore::new(concurrency.max(1)),
         calls: Mutex::new(Vec::new()),
         observer,
@@ -323,7 +396,10 @@ fn selection_limits(options: &Options) -> BTreeMap<String, Value> {
         MAX_STOPPED_TASKS.to_owned(),
         Value::from(options.max_stopped_tasks),
     );
-    limits.insert("log_lines".to_owned(), Value::from(options.log_lines));
+    limits.insert(
+        crate::selection::LOG_LINES.to_owned(),
+        Value::from(options.log_lines),
+    );
     if let Some(after) = options.stopped_after {
         limits.insert(STOPPED_AFTER.to_owned(), Value::from(after.to_string()));
     }
@@ -353,14 +429,22 @@ fn stopped_at(task: &aws_sdk_ecs::types::Task) -> Option<Timestamp> {
 fn select_stopped<'a>(
     tasks: &'a [aws_sdk_ecs::types::Task],
     options: &Options,
+    only: Option<&[String]>,
 ) -> Vec<&'a aws_sdk_ecs::types::Task> {
     let limits = Limits {
         stopped_after: options.stopped_after,
         max_stopped_tasks: Some(options.max_stopped_tasks),
     };
-    let stopped = tasks
-        .iter()
-        .filter(|t| is_stopped(t.last_status(), t.desired_status(), t.stop_code().is_some()));
+    let wanted = |task: &aws_sdk_ecs::types::Task| {
+        only.is_none_or(|only| {
+            task.group()
+                .and_then(|g| g.strip_prefix("service:"))
+                .is_some_and(|name| only.iter().any(|o| o == name))
+        })
+    };
+    let stopped = tasks.iter().filter(|t| {
+        is_stopped(t.last_status(), t.desired_status(), t.stop_code().is_some()) && wanted(t)
+    });
     let keep = limits.select(stopped.clone().map(|t| (stopped_at(t), t.task_arn())));
     keep.iter()
         .filter_map(|arn| stopped.clone().find(|t| t.task_arn() == *arn))
@@ -368,11 +452,55 @@ fn select_stopped<'a>(
 }
 
 /// `(log group, stream)` for each container of each task that logs with awslogs.
+/// When a task lived, in epoch milliseconds: from its creation (or start) to its stop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Window {
+    start: Option<i64>,
+    stop: Option<i64>,
+}
+
+impl Window {
+    fn of(task: &aws_sdk_ecs::types::Task) -> Window {
+        let millis = |t: Option<&aws_smithy_types::DateTime>| t.and_then(|t| t.to_millis().ok());
+        Window {
+            start: millis(task.created_at()).or_else(|| millis(task.started_at())),
+            stop: millis(task.stopped_at()).or_else(|| millis(task.execution_stopped_at())),
+        }
+    }
+
+    /// The smallest window holding both.
+    fn union(self, other: Window) -> Window {
+        let pick = |a: Option<i64>, b: Option<i64>, f: fn(i64, i64) -> i64| match (a, b) {
+            (Some(a), Some(b)) => Some(f(a, b)),
+            (a, b) => a.or(b),
+        };
+        Window {
+            start: pick(self.start, other.start, i64::min),
+            stop: pick(self.stop, other.stop, i64::max),
+        }
+    }
+
+    /// Known at both ends and at most `SHORT_LIVED_MS` long.
+    fn is_short(self) -> bool {
+        matches!((self.start, self.stop), (Some(start), Some(stop)) if stop >= start && stop - start <= SHORT_LIVED_MS)
+    }
+}
+
+/// Tasks that lived at most this long have their log streams read in batches, whole, with
+/// FilterLogEvents; longer-lived tasks' streams are read from the end with GetLogEvents.
+const SHORT_LIVED_MS: i64 = 15 * 60 * 1000;
+/// Stream names one FilterLogEvents call may name (the API's limit).
+const STREAMS_PER_FILTER: usize = 100;
+/// Pages of one FilterLogEvents batch before it gives up and reads each stream's tail instead.
+const MAX_FILTER_PAGES: usize = 20;
+
+/// `(log group, stream)` for each container of each task that logs with awslogs, and the
+/// window of the task (or tasks) it belongs to.
 fn log_streams(
     tasks: &[&aws_sdk_ecs::types::Task],
     definitions: &[aws_sdk_ecs::types::TaskDefinition],
-) -> BTreeSet<(String, String)> {
-    let mut streams = BTreeSet::new();
+) -> BTreeMap<(String, String), Window> {
+    let mut streams: BTreeMap<(String, String), Window> = BTreeMap::new();
     for task in tasks {
         let Some(arn) = task.task_definition_arn() else {
             continue;
@@ -422,11 +550,54 @@ fn log_streams(
                     .and_then(|c| c.runtime_id().map(str::to_owned)),
             };
             if let Some(stream) = stream {
-                streams.insert((group.clone(), stream));
+                let window = Window::of(task);
+                streams
+                    .entry((group.clone(), stream))
+                    .and_modify(|w| *w = w.union(window))
+                    .or_insert(window);
             }
         }
     }
     streams
+}
+
+/// One FilterLogEvents batch: a log group, its stream names, the window that covers them.
+type LogBatch = (String, Vec<String>, Window);
+
+/// The log reads: batches of short-lived tasks' streams for FilterLogEvents (one log group,
+/// at most `STREAMS_PER_FILTER` names, the window that covers them), and the other streams,
+/// read alone from the end.
+fn plan_log_reads(
+    streams: &BTreeMap<(String, String), Window>,
+    in_batches: bool,
+) -> (Vec<LogBatch>, Vec<(String, String)>) {
+    let mut batches = Vec::new();
+    let mut alone = Vec::new();
+    let mut by_group: BTreeMap<&str, Vec<(&str, Window)>> = BTreeMap::new();
+    for ((group, stream), window) in streams {
+        if in_batches && window.is_short() {
+            by_group.entry(group).or_default().push((stream, *window));
+        } else {
+            alone.push((group.clone(), stream.clone()));
+        }
+    }
+    for (group, mut members) in by_group {
+        // Streams of tasks that lived at the same time share a batch, so its window stays short.
+        members.sort_by_key(|(stream, window)| (window.start, *stream));
+        for chunk in members.chunks(STREAMS_PER_FILTER) {
+            let window = chunk
+                .iter()
+                .map(|(_, w)| *w)
+                .reduce(Window::union)
+                .unwrap_or_default();
+            batches.push((
+                group.to_owned(),
+                chunk.iter().map(|(s, _)| (*s).to_owned()).collect(),
+                window,
+            ));
+        }
+    }
+    (batches, alone)
 }
 
 /// Calls in a fixed order whatever order they finished in: by operation, then request.
@@ -444,6 +615,7 @@ struct Ctx {
     ecs: aws_sdk_ecs::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
     elb: aws_sdk_elasticloadbalancingv2::Client,
+    pacer: pace::Pacer,
     semaphore: Semaphore,
     calls: Mutex<Vec<Call>>,
     observer: Option<CallObserver>,
@@ -464,7 +636,27 @@ impl Ctx {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let _permit = self.semaphore.acquire().await.ok()?;
+        self.call_result(operation, request, to_json, send)
+            .await
+            .ok()
+    }
+
+    /// `call`, saying why there is no output when there is none.
+    async fn call_result<T, E, Fut>(
+        &self,
+        operation: Operation,
+        request: Option<Value>,
+        to_json: Option<fn(&T) -> Value>,
+        send: impl FnOnce(Capture) -> Fut,
+    ) -> Result<T, Option<CallError>>
+    where
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        // Paced before taking a slot, so that a call waiting for its API's next token never
+        // holds up a call to another API.
+        self.pacer.acquire(operation).await;
+        let _permit = self.semaphore.acquire().await.map_err(|_| None)?;
         let started = Instant::now();
         let capture = Capture::default();
         let result = send(capture.clone()).await;
@@ -531,14 +723,14 @@ impl Ctx {
             observer(&CallEvent {
                 operation,
                 elapsed,
-                error: error.map(|e| format!("{}: {}", e.code, e.message)),
+                error: error.as_ref().map(|e| format!("{}: {}", e.code, e.message)),
             });
         }
         self.calls
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(call);
-        output
+        output.ok_or(error)
     }
 
     async fn describe_services(
@@ -565,7 +757,41 @@ impl Ctx {
             .collect()
     }
 
-    async fn list_tasks(&self, cluster: &str, service: &str, status: DesiredStatus) -> Vec<String> {
+    /// Every service ARN of the cluster, all pages.
+    async fn list_services(&self, cluster: &str) -> Vec<String> {
+        let mut arns = Vec::new();
+        let mut token: Option<String> = None;
+        // A bound on pages (100 services each), so a listing that never ends cannot hang.
+        for _ in 0..100 {
+            let page = self
+                .call(Operation::ListServices, None, None, |capture| {
+                    self.ecs
+                        .list_services()
+                        .cluster(cluster)
+                        .max_results(100)
+                        .set_next_token(token.clone())
+                        .customize()
+                        .interceptor(capture)
+                        .send()
+                })
+                .await;
+            let Some(page) = page else { break };
+            arns.extend(page.service_arns.unwrap_or_default());
+            token = page.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        arns
+    }
+
+    /// The tasks of one service, or of the whole cluster, with this desired status; all pages.
+    async fn list_tasks(
+        &self,
+        cluster: &str,
+        service: Option<&str>,
+        status: DesiredStatus,
+    ) -> Vec<String> {
         let mut arns = Vec::new();
         let mut token: Option<String> = None;
         // A bound on pages, so a service that lists forever cannot hang the collector.
@@ -575,7 +801,7 @@ impl Ctx {
                     self.ecs
                         .list_tasks()
                         .cluster(cluster)
-                        .service_name(service)
+                        .set_service_name(service.map(str::to_owned))
                         .desired_status(status.clone())
                         .max_results(100)
                         .set_next_token(token.clone())
@@ -671,7 +897,8 @@ impl Ctx {
             return;
         }
         let arns: Vec<String> = arns.iter().cloned().collect();
-        join_all(arns.chunks(20).map(|chunk| {
+        // The three reads need only the ARNs the services name: they go at once.
+        let groups = join_all(arns.chunks(20).map(|chunk| {
             let request = serde_json::json!({ "TargetGroupArns": chunk });
             self.call(
                 Operation::DescribeTargetGroups,
@@ -686,9 +913,8 @@ impl Ctx {
                         .send()
                 },
             )
-        }))
-        .await;
-        join_all(arns.iter().map(|arn| {
+        }));
+        let health = join_all(arns.iter().map(|arn| {
             let request = serde_json::json!({ "TargetGroupArn": arn });
             self.call(
                 Operation::DescribeTargetHealth,
@@ -703,9 +929,8 @@ impl Ctx {
                         .send()
                 },
             )
-        }))
-        .await;
-        self.describe_target_group_attributes(&arns).await;
+        }));
+        tokio::join!(groups, health, self.describe_target_group_attributes(&arns));
     }
 
     /// Each target group's attributes: the deregistration delay, slow start, stickiness.
@@ -727,6 +952,43 @@ impl Ctx {
             )
         }))
         .await;
+    }
+
+    /// Reads the named streams of one log group within `window` (a minute of margin at each
+    /// end), following every page. Returns `false` when the batch should be read stream by
+    /// stream instead: the caller may not call FilterLogEvents, or it has more pages than
+    /// `MAX_FILTER_PAGES` (the calls made stay in the bundle). Any other failure (a missing
+    /// log group, the network) would fail the same way stream by stream: it is recorded once.
+    async fn filter_log_events(&self, group: &str, names: &[String], window: Window) -> bool {
+        let margin = 60_000;
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_FILTER_PAGES {
+            let page = self
+                .call_result(Operation::FilterLogEvents, None, None, |capture| {
+                    self.logs
+                        .filter_log_events()
+                        .log_group_name(group)
+                        .set_log_stream_names(Some(names.to_vec()))
+                        .set_start_time(window.start.map(|t| t - margin))
+                        .set_end_time(window.stop.map(|t| t + margin))
+                        .set_next_token(token.clone())
+                        .customize()
+                        .interceptor(capture)
+                        .send()
+                })
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                // Without the permission, GetLogEvents may still be allowed; a missing log
+                // group or a network failure would fail the same way stream by stream.
+                Err(error) => return !error.is_some_and(|e| e.is_access_denied()),
+            };
+            token = page.next_token;
+            if token.is_none() {
+                return true;
+            }
+        }
+        false
     }
 
     async fn get_log_events(&self, group: &str, stream: &str, limit: i32) {
@@ -854,7 +1116,7 @@ mod tests {
         let never_ran = task("aaa", Container::builder().name("app").build());
         let ran = task("bbb", Container::builder().name("app").exit_code(1).build());
         let streams = log_streams(&[&never_ran, &ran], &[definition]);
-        let names: Vec<&str> = streams.iter().map(|(_, stream)| stream.as_str()).collect();
+        let names: Vec<&str> = streams.keys().map(|(_, stream)| stream.as_str()).collect();
         // A container the task does not describe (the sidecar) is still asked for.
         assert_eq!(names, ["ecs/app/bbb", "ecs/sidecar/aaa", "ecs/sidecar/bbb"]);
     }

@@ -830,18 +830,27 @@ def _fleet_logs(mode: str, cycle: int, run: timedelta) -> list[tuple[timedelta, 
     raise StagingError(f"no logs for fleet mode {mode}")
 
 
-def scenario_fleet(st: Stage, n_tasks: int = FLEET_TASKS) -> Staged:
-    """One service, `n_tasks` stopped tasks cycling through FLEET_MODES, all stopped within
-    the last hour (ECS lists stopped tasks for about an hour): a crash-looping service as
-    the live-collection benchmark sees it."""
-    svc, port = "checkout", 8080
-    tg_arn = st.load_balancer("checkout", port)
+def scenario_fleet(st: Stage, n_tasks: int = FLEET_TASKS, n_services: int = 1) -> Staged:
+    """`n_tasks` stopped tasks cycling through FLEET_MODES, all stopped within the last hour
+    (ECS lists stopped tasks for about an hour): a crash-looping service `checkout` as the
+    live-collection benchmark sees it, or with `n_services` > 1 that many such services
+    (`checkout-01`, …), each with its own family, target group and share of the tasks."""
+    if n_services == 1:
+        return _fleet_service(st, "checkout", n_tasks)
+    staged = [_fleet_service(st, f"checkout-{i + 1:02}", n_tasks // n_services + (i < n_tasks % n_services))
+              for i in range(n_services)]
+    return Staged(staged[0].service, [arn for one in staged for arn in one.task_arns])
+
+
+def _fleet_service(st: Stage, svc: str, n_tasks: int) -> Staged:
+    port = 8080
+    tg_arn = st.load_balancer(svc, port)
 
     image = f"{ECR}/checkout:2.3.0"
     env = [{"name": "DATABASE_URL", "value": "postgres://checkout@db.internal:5432/checkout"},
            {"name": "LOG_LEVEL", "value": "info"}]
     ports = [{"containerPort": port, "protocol": "tcp"}]
-    st.register("checkout", [
+    st.register(svc, [
         [container_def("checkout", image, svc, 1024, environment=env, portMappings=ports)],
         [container_def("checkout", image, svc, 1024, environment=env, portMappings=ports,
                        command=["sh", "-c", "node server.js &"])],
@@ -849,14 +858,15 @@ def scenario_fleet(st: Stage, n_tasks: int = FLEET_TASKS) -> Staged:
         [container_def("checkout", "acme/billing-worker:1.4.2", svc, 1024, environment=env,
                        portMappings=ports)],
     ], cpu="512", memory="1024")
-    st.create_service(svc, "checkout:4", loadBalancers=[
+    st.create_service(svc, f"{svc}:4", loadBalancers=[
         {"targetGroupArn": tg_arn, "containerName": "checkout", "containerPort": port}])
 
     first_created = anchor(58)
     cadence = timedelta(minutes=50) / n_tasks  # the scheduler's replacements, overlapping
     events: list[tuple[datetime, str]] = []
     unhealthy: list[str] = []
-    for n in range(n_tasks):
+    arns: list[str] = []
+    for n in range(max(n_tasks, 0)):
         mode, cycle = FLEET_MODES[n % len(FLEET_MODES)], n // len(FLEET_MODES)
         created = first_created + cadence * n
         exit_code: int | None = None
@@ -880,10 +890,11 @@ def scenario_fleet(st: Stage, n_tasks: int = FLEET_TASKS) -> Staged:
             exit_code = 143
         logs = [] if t.started_at is None else _fleet_logs(mode, cycle, t.stopping_at - t.started_at)
         arn = st.stopped_task(StoppedTask(
-            task_definition=f"checkout:{FLEET_REVISION[mode]}", container="checkout",
+            task_definition=f"{svc}:{FLEET_REVISION[mode]}", container="checkout",
             stop_code=stop_code, stopped_reason=stopped_reason,
             exit_code=exit_code, container_reason=container_reason, times=t, logs=logs,
         ))
+        arns.append(arn)
         tid = task_id_of(arn)
         events.append((t.created_at, event_started(svc, tid)))
         if mode == "health-check-loop":
@@ -900,7 +911,25 @@ def scenario_fleet(st: Stage, n_tasks: int = FLEET_TASKS) -> Staged:
             ip: ("unhealthy", "Target.ResponseCodeMismatch", HEALTH_CHECK_503) for ip in ips})
     st.service_checks["loadBalancers"] = [
         {"targetGroupArn": tg_arn, "containerName": "checkout", "containerPort": port}]
-    return Staged(svc, list(st.task_arns))
+    return Staged(svc, [a for a in st.task_arns if a in set(arns)])
+
+
+def scenario_cluster(st: Stage) -> Staged:
+    """A cluster for the whole-cluster diagnosis: `api` OOM-killed, `web` exiting 0, `billing`
+    missing an environment variable, and three healthy services with no stopped task."""
+    staged = [scenario_oom(st), scenario_exit_zero(st), scenario_missing_env(st)]
+    for name in ("idle-1", "idle-2", "idle-3"):
+        st.register(name, [[container_def(name, f"{ECR}/{name}:1.0.0", name, 256)]],
+                    cpu="256", memory="512")
+        st.create_service(name, f"{name}:1")
+        model = st._service_model()
+        # Steady: its one task runs and its deployment completed (moto never completes one).
+        model.running_count, model.pending_count = 1, 0
+        model.deployments[0]["rolloutState"] = "COMPLETED"
+        model.deployments[0]["runningCount"] = 1
+    # The checks of the last seeded service do not apply to the idle one created after it.
+    st.service_checks = {}
+    return Staged("api", [arn for s in staged for arn in s.task_arns])
 
 
 SCENARIOS: dict[str, Callable[..., Staged]] = {
@@ -911,6 +940,7 @@ SCENARIOS: dict[str, Callable[..., Staged]] = {
     "health-check-loop": scenario_health_check_loop,
     "secrets": scenario_secrets,
     "fleet": scenario_fleet,
+    "cluster": scenario_cluster,
 }
 
 
@@ -935,6 +965,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--list", action="store_true", help="print the scenario names and exit")
     parser.add_argument("--tasks", type=int, metavar="N",
                         help=f"fleet only: how many stopped tasks to stage (default {FLEET_TASKS})")
+    parser.add_argument("--services", type=int, metavar="N",
+                        help="fleet only: spread the tasks over N services (default 1)")
     args = parser.parse_args(argv)
 
     out = sys.stdout
@@ -951,6 +983,12 @@ def main(argv: list[str]) -> int:
         if args.tasks < 1:
             parser.error("--tasks must be at least 1")
         options["n_tasks"] = args.tasks
+    if args.services is not None:
+        if args.scenario != "fleet":
+            parser.error("--services only applies to the fleet scenario")
+        if args.services < 1:
+            parser.error("--services must be at least 1")
+        options["n_services"] = args.services
 
     # Nothing but the result line may reach stdout: route every stray print
     # (moto, werkzeug, libraries) to stderr while staging.

@@ -149,11 +149,6 @@ pub(crate) fn record(
 /// Reads the live APIs into a bundle, redacted unless --no-redact, and warns about every
 /// call that failed. Fails only when nothing at all could be read from ECS.
 fn collect(global: &GlobalArgs, live: &LiveArgs) -> anyhow::Result<recorder::Bundle> {
-    if live.services.is_empty() && live.tasks.is_empty() {
-        return Err(anyhow::format_err!(
-            "nothing to diagnose: pass --service NAME or --task ARN"
-        ));
-    }
     let settings = live.aws.settings();
     let now = ecs_autopsy::input::now_millis();
     let stopped_after = live.since.map(|since| {
@@ -163,11 +158,14 @@ fn collect(global: &GlobalArgs, live: &LiveArgs) -> anyhow::Result<recorder::Bun
     let options = Options {
         cluster: live.cluster.clone(),
         services: live.services.clone(),
+        services_matching: live.services_matching.clone(),
         tasks: live.tasks.clone(),
         stopped_after,
         max_stopped_tasks: live.max_tasks,
         log_lines: live.log_lines,
         concurrency: usize::from(live.aws.concurrency),
+        rates: live.rates.iter().copied().collect(),
+        batch_logs: !live.logs_per_stream,
     };
     let mut bundle = with_aws(global, &settings, |sdk, recorded_at, observer| async move {
         recorder::live::collect(&sdk, &options, recorded_at, observer).await
