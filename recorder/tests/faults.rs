@@ -289,12 +289,36 @@ async fn throttling_then_success_records_one_successful_call() {
     );
     let client = FixtureClient::from_bundle(&fixture("app-missing-config/dropped-env-var"))
         .fault("DescribeServices", &[throttled.clone(), throttled]);
-    let bundle = collect_api(&client, 3).await;
+    // The progress line counts the throttled attempts.
+    let seen: Arc<Mutex<Vec<(String, usize)>>> = Arc::default();
+    let observer: recorder::live::CallObserver = {
+        let seen = Arc::clone(&seen);
+        Arc::new(move |event: &recorder::live::CallEvent| {
+            seen.lock()
+                .expect("observer lock")
+                .push((event.operation.name().to_owned(), event.throttled));
+        })
+    };
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &options("api"),
+        "t".to_owned(),
+        Some(observer),
+    )
+    .await;
     assert_eq!(
         client.requests("DescribeServices"),
         3,
         "two throttled attempts, then success"
     );
+    let throttles: Vec<(String, usize)> = seen
+        .lock()
+        .expect("observer lock")
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .cloned()
+        .collect();
+    assert_eq!(throttles, [("DescribeServices".to_owned(), 2)]);
     let services = calls_of(&bundle, "DescribeServices");
     assert_eq!(
         services.len(),

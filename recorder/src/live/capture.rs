@@ -61,6 +61,14 @@ pub struct Captured {
     pub status: u16,
     pub request_body: Option<Vec<u8>>,
     pub response_body: Vec<u8>,
+    /// Attempts of this invocation that AWS throttled (and the SDK retried, or gave up on).
+    pub throttled_attempts: usize,
+}
+
+/// Whether an attempt's response is a throttling error: `ThrottlingException` (JSON
+/// protocols), `Throttling` (ELBv2's XML), or HTTP 429.
+fn is_throttled(status: u16, body: &[u8]) -> bool {
+    status == 429 || (status >= 400 && memchr::memmem::find(body, b"Throttling").is_some())
 }
 
 /// Captures the raw request and response bodies of one operation invocation.
@@ -108,16 +116,21 @@ impl Intercept for Capture {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let response = context.response();
-        let captured = Captured {
-            status: response.status().as_u16(),
+        let status = response.status().as_u16();
+        let response_body = response
+            .body()
+            .bytes()
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = slot.as_ref().map_or(0, |c| c.throttled_attempts);
+        let throttled_attempts = before + usize::from(is_throttled(status, &response_body));
+        *slot = Some(Captured {
+            status,
             request_body: cfg.load::<StashedRequestBody>().map(|b| b.0.clone()),
-            response_body: response
-                .body()
-                .bytes()
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default(),
-        };
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(captured);
+            response_body,
+            throttled_attempts,
+        });
         Ok(())
     }
 }

@@ -76,6 +76,8 @@ pub struct CallEvent {
     pub operation: Operation,
     pub elapsed: Duration,
     pub error: Option<String>,
+    /// Attempts of this call that AWS throttled.
+    pub throttled: usize,
 }
 
 pub type CallObserver = Arc<dyn Fn(&CallEvent) + Send + Sync>;
@@ -713,10 +715,12 @@ impl Ctx {
             }
         };
         let elapsed = started.elapsed();
+        let throttled = captured.as_ref().map_or(0, |c| c.throttled_attempts);
         tracing::info!(
             target: "recorder::aws",
-            "{operation} {}ms{}",
+            "{operation} {}ms{}{}",
             elapsed.as_millis(),
+            if throttled > 0 { format!(" ({throttled} attempt(s) throttled)") } else { String::new() },
             error.as_ref().map(|e| format!(" failed: {}", e.code)).unwrap_or_default()
         );
         if let Some(observer) = &self.observer {
@@ -724,6 +728,7 @@ impl Ctx {
                 operation,
                 elapsed,
                 error: error.as_ref().map(|e| format!("{}: {}", e.code, e.message)),
+                throttled,
             });
         }
         self.calls

@@ -212,12 +212,20 @@ where
 {
     let show_progress = !global.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let done = Arc::new(AtomicUsize::new(0));
+    let throttled = Arc::new(AtomicUsize::new(0));
     let observer: Option<CallObserver> = show_progress.then(|| {
         let done = Arc::clone(&done);
+        let throttled = Arc::clone(&throttled);
         let observer: CallObserver = Arc::new(move |event: &CallEvent| {
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            let t = throttled.fetch_add(event.throttled, Ordering::Relaxed) + event.throttled;
+            let retried = if t > 0 {
+                format!(", {t} throttled and retried")
+            } else {
+                String::new()
+            };
             progress(&format!(
-                "\r\x1b[2Kecs-autopsy: {n} AWS call(s) done, last {} ({} ms)",
+                "\r\x1b[2Kecs-autopsy: {n} AWS call(s) done{retried}, last {} ({} ms)",
                 event.operation,
                 event.elapsed.as_millis()
             ));
