@@ -311,14 +311,14 @@ async fn throttling_then_success_records_one_successful_call() {
         3,
         "two throttled attempts, then success"
     );
-    let throttles: Vec<(String, usize)> = seen
+    let retried_calls: Vec<(String, usize)> = seen
         .lock()
         .expect("observer lock")
         .iter()
         .filter(|(_, n)| *n > 0)
         .cloned()
         .collect();
-    assert_eq!(throttles, [("DescribeServices".to_owned(), 2)]);
+    assert_eq!(retried_calls, [("DescribeServices".to_owned(), 2)]);
     let services = calls_of(&bundle, "DescribeServices");
     assert_eq!(
         services.len(),

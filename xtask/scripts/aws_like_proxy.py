@@ -8,6 +8,7 @@ an XML `Throttling` error for ELBv2 (query protocol). Used by `cargo xtask bench
 mode) and the live tests; only loopback addresses are ever targets.
 
 usage: aws_like_proxy.py --upstream http://127.0.0.1:PORT [--delay-ms 40] [--quota API=RATE/BURST ...]
+                         [--deny-assume-role ACCOUNT ...]
 
 Prints `{"endpoint": "http://127.0.0.1:PORT"}` on one line once listening, then serves until
 stdin closes. `GET /__proxy/stats` answers `{"calls": {API: n}, "throttled": {API: n}}`.
@@ -69,6 +70,9 @@ def main(argv):
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--delay-ms", type=float, default=40.0)
     parser.add_argument("--quota", action="append", default=[], metavar="API=RATE/BURST")
+    parser.add_argument("--deny-assume-role", action="append", default=[], metavar="ACCOUNT",
+                        help="answer sts:AssumeRole into this account with AccessDenied, as a "
+                             "role whose trust policy does not name the caller does")
     args = parser.parse_args(argv)
     upstream = urllib.parse.urlparse(args.upstream)
     if upstream.hostname != "127.0.0.1":
@@ -125,6 +129,17 @@ def main(argv):
                 stats["calls"][operation] = stats["calls"].get(operation, 0) + 1
             # The round trip: paid by every request, throttled or not.
             time.sleep(args.delay_ms / 1000.0)
+            if operation == "AssumeRole":
+                role = (urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("RoleArn") or [""])[0]
+                if any(f":{account}:" in role for account in args.deny_assume_role):
+                    request_id = str(uuid.uuid4())
+                    error = ("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+                             "<Error><Type>Sender</Type><Code>AccessDenied</Code>"
+                             "<Message>User: arn:aws:iam::123456789012:user/testing is not authorized to perform: "
+                             f"sts:AssumeRole on resource: {role}</Message></Error>"
+                             f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+                    self.respond(403, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, error)
+                    return
             if not bucket(service, operation).take():
                 with stats_lock:
                     stats["throttled"][operation] = stats["throttled"].get(operation, 0) + 1

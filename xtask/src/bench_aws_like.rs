@@ -27,6 +27,9 @@ pub(crate) struct Row {
     /// delay: the floor no client can beat.
     pub(crate) floor: f64,
     pub(crate) depth: u64,
+    /// The time the quotas alone impose: for the busiest API, its calls beyond one burst at
+    /// its sustained rate.
+    pub(crate) quota_floor: f64,
     pub(crate) target: Option<f64>,
 }
 
@@ -96,6 +99,29 @@ fn minus(after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTree
         .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
         .filter(|(_, v)| *v > 0)
         .collect()
+}
+
+/// The proxy's default quota of an API: (rate per second, burst).
+fn quota(api: &str) -> (f64, f64) {
+    match api {
+        "GetLogEvents" => (25.0, 25.0),
+        "FilterLogEvents" => (5.0, 5.0),
+        "DescribeTargetGroups" | "DescribeTargetHealth" | "DescribeTargetGroupAttributes" => {
+            (10.0, 10.0)
+        }
+        _ => (20.0, 50.0),
+    }
+}
+
+/// The longest any one API must take under its quota: its calls beyond one burst, at its rate.
+fn quota_floor(calls: &BTreeMap<String, u64>) -> f64 {
+    calls
+        .iter()
+        .map(|(api, n)| {
+            let (rate, burst) = quota(api);
+            (f64::from(u32::try_from(*n).unwrap_or(u32::MAX)) - burst).max(0.0) / rate
+        })
+        .fold(0.0, f64::max)
 }
 
 /// The sequential round trips a bundle's calls needed: the listing's pages, one describe, one
@@ -240,6 +266,7 @@ pub(crate) fn run(
                 seconds: started.elapsed().as_secs_f64(),
             });
         }
+        let quota_floor = quota_floor(&calls);
         rows.push(Row {
             label,
             tasks,
@@ -249,6 +276,7 @@ pub(crate) fn run(
             throttled,
             floor: f64::from(u32::try_from(depth).unwrap_or(u32::MAX)) * delay_ms / 1000.0,
             depth,
+            quota_floor,
             target,
         });
     }
@@ -266,14 +294,14 @@ pub(crate) fn render(out: &mut String, result: &AwsLike) {
     );
     let _ = writeln!(
         out,
-        "`record --cluster C` (the whole cluster) through `xtask/scripts/aws_like_proxy.py` in front of moto: {} ms per request, ECS describe/list 20/s with a burst of 50, CloudWatch Logs GetLogEvents 25/s and FilterLogEvents 5/s, ELBv2 10/s, over-quota requests answered with AWS's `ThrottlingException` (JSON) or `Throttling` (XML). Stagings by `harness.py fleet --tasks N --services S`; three runs after a warm-up, each after 3 s of quiet. The floor is the dependency chain's sequential round trips (listing pages, describe, task definitions, log pages) times the delay.\n",
+        "`record --cluster C` (the whole cluster) through `xtask/scripts/aws_like_proxy.py` in front of moto: {} ms per request, ECS describe/list 20/s with a burst of 50, CloudWatch Logs GetLogEvents 25/s and FilterLogEvents 5/s, ELBv2 10/s, over-quota requests answered with AWS's `ThrottlingException` (JSON) or `Throttling` (XML). Stagings by `harness.py fleet --tasks N --services S`; three runs after a warm-up, each after 3 s of quiet. The round-trip floor is the dependency chain's sequential round trips (listing pages, describe, task definitions, log pages) times the delay; the quota floor is what the busiest API's quota alone imposes (its calls beyond one burst at its sustained rate): no client that reads the same evidence can beat the larger of the two.\n",
         result.delay_ms
     );
     let _ = writeln!(
         out,
-        "| staging | wall time (median, range) | floor | calls | throttled | target |"
+        "| staging | wall time (median, range) | floor: round trips | floor: quotas | calls | throttled | target |"
     );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---|");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---|");
     for row in &result.rows {
         let stats = crate::bench::Stats::of(row.runs.clone());
         let calls: u64 = row.calls.values().sum();
@@ -287,19 +315,20 @@ pub(crate) fn render(out: &mut String, result: &AwsLike) {
         };
         let _ = writeln!(
             out,
-            "| {} ({} tasks, {} services) | {} | {} ({} round trips) | {calls} | {throttled} | {target} |",
+            "| {} ({} tasks, {} services) | {} | {} ({} round trips) | {} | {calls} | {throttled} | {target} |",
             row.label,
             row.tasks,
             row.services,
             crate::bench::range(&stats),
             crate::bench::ms(row.floor),
-            row.depth
+            row.depth,
+            crate::bench::ms(row.quota_floor)
         );
     }
     if let Some(checklist) = &result.checklist {
         let _ = writeln!(
             out,
-            "| the AWS CLI checklist, one service of 200 tasks | {} (one run) | | | | |",
+            "| the AWS CLI checklist, one service of 200 tasks | {} (one run) | | | | | |",
             crate::bench::ms(checklist.seconds)
         );
     }

@@ -243,18 +243,48 @@ fn parse_regex(text: &str) -> Result<regex::Regex, String> {
 /// How to reach AWS.
 #[derive(Args)]
 pub(crate) struct AwsArgs {
-    /// AWS calls in flight at once
+    /// AWS calls in flight at once, per API
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "AWS access")]
     pub(crate) concurrency: u16,
     /// How long one attempt of one AWS call may take, e.g. 20s (a bare number is seconds)
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration, help_heading = "AWS access")]
     pub(crate) call_timeout: std::time::Duration,
-    /// AWS profile (default: AWS_PROFILE, then the default profile)
-    #[arg(long, help_heading = "AWS access")]
-    pub(crate) profile: Option<String>,
-    /// AWS Region (default: AWS_REGION, then the profile's region)
-    #[arg(long, help_heading = "AWS access")]
-    pub(crate) region: Option<String>,
+    /// AWS profile (default: AWS_PROFILE, then the default profile); several, comma-separated,
+    /// diagnose each profile's account
+    #[arg(
+        long = "profile",
+        value_name = "PROFILE",
+        value_delimiter = ',',
+        help_heading = "AWS access"
+    )]
+    pub(crate) profiles: Vec<String>,
+    /// AWS Region (default: AWS_REGION, then the profile's region); several, comma-separated,
+    /// diagnose each Region
+    #[arg(
+        long = "region",
+        visible_alias = "regions",
+        value_name = "REGION",
+        value_delimiter = ',',
+        help_heading = "AWS access"
+    )]
+    pub(crate) regions: Vec<String>,
+    /// Assume this role in each of --accounts, e.g. 'arn:aws:iam::{account}:role/ecs-autopsy-reader'
+    #[arg(
+        long,
+        value_name = "ARN",
+        requires = "accounts",
+        help_heading = "AWS access"
+    )]
+    pub(crate) role_arn_template: Option<String>,
+    /// The accounts to diagnose through --role-arn-template (12-digit ids, comma-separated)
+    #[arg(
+        long,
+        value_name = "ID,…",
+        value_delimiter = ',',
+        requires = "role_arn_template",
+        help_heading = "AWS access"
+    )]
+    pub(crate) accounts: Vec<String>,
     /// Send every AWS call to this endpoint; AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work
     #[arg(long, value_name = "URL", help_heading = "AWS access")]
     pub(crate) endpoint_url: Option<String>,

@@ -812,3 +812,108 @@ fn pacing_keeps_every_api_under_its_quota() {
     );
     assert_eq!(stats["throttled"], serde_json::json!({}), "{stats}");
 }
+
+/// Several accounts in one run: the reader role is assumed in each account (moto keeps each
+/// account's resources apart), one merged report names account and Region, one bundle per
+/// account is saved, and an account whose role cannot be assumed is named with the error while
+/// the others are diagnosed; the run exits 2, since that account may have held the answer.
+#[test]
+fn many_accounts_in_one_run_and_one_that_denies_access() {
+    let emulator = Emulator::start("accounts");
+    let proxy = Proxy::start(
+        &emulator.staged.endpoint,
+        &["--delay-ms", "0", "--deny-assume-role", "333333333333"],
+    );
+    let staged = &emulator.staged;
+    let dir = temp_dir("accounts");
+    let saved = dir.join("bundles");
+    let base = [
+        "--no-config",
+        "diagnose",
+        "--cluster",
+        staged.cluster.as_str(),
+        "--region",
+        staged.region.as_str(),
+        "--endpoint-url",
+        proxy.endpoint.as_str(),
+        "--role-arn-template",
+        "arn:aws:iam::{account}:role/ecs-autopsy-reader",
+        "--accounts",
+        "123456789012,222222222222,333333333333",
+    ];
+    let mut json_args = base.to_vec();
+    json_args.extend(["--format", "json", "--save", saved.to_str().expect("utf-8")]);
+    let out = run(&json_args, &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("account 333333333333 · us-east-1: sts AssumeRole arn:aws:iam::333333333333:role/ecs-autopsy-reader failed: ")
+            && stderr.contains("AccessDenied"),
+        "{stderr}"
+    );
+    let set: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report set");
+    assert_eq!(set["schema"], "ecs-autopsy-report-set");
+    assert_eq!(set["status"], "error");
+    let scopes = set["scopes"].as_array().expect("scopes");
+    let summary: Vec<(String, String)> = scopes
+        .iter()
+        .map(|scope| {
+            let roots: Vec<&str> = scope["report"]["tasks"]
+                .as_array()
+                .map(|tasks| {
+                    tasks
+                        .iter()
+                        .filter_map(|t| t["root_cause"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                scope["account"].as_str().unwrap_or_default().to_owned(),
+                if scope["error"].is_null() {
+                    roots.join(",")
+                } else {
+                    "error".to_owned()
+                },
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("123456789012".to_owned(), "oom-container-limit".to_owned()),
+            ("222222222222".to_owned(), "app-exited-zero".to_owned()),
+            ("333333333333".to_owned(), "error".to_owned()),
+        ]
+    );
+    for file in [
+        "123456789012-us-east-1.json.gz",
+        "222222222222-us-east-1.json.gz",
+    ] {
+        let replayed = run(
+            &[
+                "--no-config",
+                "replay",
+                saved.join(file).to_str().expect("utf-8"),
+            ],
+            &[],
+        );
+        assert_eq!(replayed.status.code(), Some(1), "{file}");
+    }
+    assert!(!saved.join("333333333333-us-east-1.json.gz").exists());
+
+    // The text report opens with one line per account and Region.
+    let out = run(&base, &[]);
+    let report = text(&out.stdout);
+    let head: Vec<&str> = report.lines().take(5).collect();
+    assert!(head[0].contains("3 accounts and Regions"), "{report}");
+    assert!(
+        head[2].starts_with(
+            "  account 123456789012 · us-east-1: 1 stopped task: 1 diagnosed (oom-container-limit)"
+        ),
+        "{report}"
+    );
+    assert!(
+        head[4].starts_with("  account 333333333333 · us-east-1: error: sts AssumeRole"),
+        "{report}"
+    );
+}

@@ -671,6 +671,11 @@ fn lint_summary(report: &Report, checked: &Checked) -> String {
 }
 
 impl Report {
+    /// The report's summary line: `31 stopped tasks: 28 diagnosed (18 causes), 3 benign`.
+    pub fn headline(&self) -> String {
+        summary_line(self)
+    }
+
     /// The services the opening lists: all of them up to `SERVICES_LISTED`, else those with a
     /// problem; and how many healthy ones it left out.
     pub fn listed_services(&self) -> (Vec<&ServiceSummary>, usize) {

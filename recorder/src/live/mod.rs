@@ -61,7 +61,7 @@ pub struct Options {
     pub max_stopped_tasks: usize,
     /// Log lines fetched from the end of each container's stream.
     pub log_lines: i32,
-    /// Calls in flight at once.
+    /// Calls in flight at once, per API.
     pub concurrency: usize,
     /// Request rates that differ from the documented quotas (`None`: not paced).
     pub rates: BTreeMap<Operation, Option<pace::Rate>>,
@@ -85,6 +85,10 @@ pub type CallObserver = Arc<dyn Fn(&CallEvent) + Send + Sync>;
 /// Why live collection could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
+    #[error(
+        "sts AssumeRole {role} failed: {message} (the caller needs sts:AssumeRole on it, and the role's trust policy must name the caller)"
+    )]
+    AssumeRole { role: String, message: String },
     #[error(
         "no AWS region configured: pass --region, set AWS_REGION, or set `region` in the profile"
     )]
@@ -156,7 +160,7 @@ pub async fn collect(
         logs,
         elb,
         pacer: pace::Pacer::new(&options.rates),
-        semaphore: Semaphore::new(options.concurrency.max(1)),
+        slots: Slots::new(options.concurrency),
         calls: Mutex::new(Vec::new()),
         observer,
     };
@@ -323,7 +327,7 @@ pub async fn collect_configuration(
         logs,
         elb,
         pacer: pace::Pacer::new(&BTreeMap::new()),
-        semaphore: Semaphore::new(concurrency.max(1)),
+        slots: Slots::new(concurrency),
         calls: Mutex::new(Vec::new()),
         observer,
     };
@@ -362,6 +366,30 @@ pub async fn collect_configuration(
     bundle.manifest.selection.services = service_names.to_vec();
     bundle.calls = calls;
     bundle
+}
+
+/// `base` with the credentials of `role_arn`, assumed through STS (the same endpoint and
+/// Region as `base`). The role is assumed once here, so that a role the caller may not assume
+/// is one clear error before any other call; the SDK renews the credentials when they expire.
+pub async fn assume_role(base: &SdkConfig, role_arn: &str) -> Result<SdkConfig, LiveError> {
+    use aws_config::sts::AssumeRoleProvider;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+
+    let provider = AssumeRoleProvider::builder(role_arn)
+        .session_name("ecs-autopsy")
+        .configure(base)
+        .build()
+        .await;
+    if let Err(err) = provider.provide_credentials().await {
+        return Err(LiveError::AssumeRole {
+            role: role_arn.to_owned(),
+            message: crate::bundle::one_line(&root_cause(&err)),
+        });
+    }
+    Ok(base
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build())
 }
 
 /// The only way the collector makes clients: each carries the read-only guard.
@@ -613,12 +641,31 @@ fn sort_calls(calls: &mut [Call]) {
     });
 }
 
+/// The calls in flight at once, per API.
+struct Slots(BTreeMap<Operation, Semaphore>);
+
+impl Slots {
+    fn new(per_api: usize) -> Slots {
+        Slots(
+            Operation::ALL
+                .into_iter()
+                .map(|operation| (operation, Semaphore::new(per_api.max(1))))
+                .collect(),
+        )
+    }
+
+    fn of(&self, operation: Operation) -> &Semaphore {
+        // Every operation has its semaphore (`Operation::ALL`).
+        &self.0[&operation]
+    }
+}
+
 struct Ctx {
     ecs: aws_sdk_ecs::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
     elb: aws_sdk_elasticloadbalancingv2::Client,
     pacer: pace::Pacer,
-    semaphore: Semaphore,
+    slots: Slots,
     calls: Mutex<Vec<Call>>,
     observer: Option<CallObserver>,
 }
@@ -655,10 +702,12 @@ impl Ctx {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        // Paced before taking a slot, so that a call waiting for its API's next token never
-        // holds up a call to another API.
+        // A slot of this API, then its API's token, then the request: the request leaves when
+        // its token is spent (a call that waited for a slot after its token would leave in a
+        // bunch with others and be throttled), and a call waiting for its API's pace holds up
+        // no other API.
+        let _permit = self.slots.of(operation).acquire().await.map_err(|_| None)?;
         self.pacer.acquire(operation).await;
-        let _permit = self.semaphore.acquire().await.map_err(|_| None)?;
         let started = Instant::now();
         let capture = Capture::default();
         let result = send(capture.clone()).await;

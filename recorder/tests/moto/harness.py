@@ -195,22 +195,33 @@ def container_def(name: str, image: str, service: str, memory: int, **extra: Any
 # Staging against the running moto server
 # --------------------------------------------------------------------------
 class Stage:
-    def __init__(self, endpoint: str):
+    def __init__(self, endpoint: str, account: str = ACCOUNT):
         import boto3
         from botocore.config import Config
         from moto.ecs.models import ecs_backends
         from moto.elbv2.models import elbv2_backends
 
+        self.endpoint = endpoint
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
         )
         cfg = Config(retries={"max_attempts": 1})
+        if account != ACCOUNT:
+            # moto keeps each account's resources apart; credentials from assuming a role in
+            # another account reach that account's backends.
+            creds = session.client("sts", endpoint_url=endpoint, config=cfg).assume_role(
+                RoleArn=f"arn:aws:iam::{account}:role/staging", RoleSessionName="harness",
+            )["Credentials"]
+            session = boto3.session.Session(
+                aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"], region_name=REGION,
+            )
         self.ecs = session.client("ecs", endpoint_url=endpoint, config=cfg)
         self.logs = session.client("logs", endpoint_url=endpoint, config=cfg)
         self.ec2 = session.client("ec2", endpoint_url=endpoint, config=cfg)
         self.elbv2 = session.client("elbv2", endpoint_url=endpoint, config=cfg)
-        self.ecs_model = ecs_backends[ACCOUNT][REGION]
-        self.elbv2_model = elbv2_backends[ACCOUNT][REGION]
+        self.ecs_model = ecs_backends[account][REGION]
+        self.elbv2_model = elbv2_backends[account][REGION]
         self.task_checks: dict[str, dict[str, Any]] = {}  # task arn -> path -> expected
         self.log_checks: list[tuple[str, str, list[str]]] = []  # group, stream, messages
         self.service_checks: dict[str, Any] = {}
@@ -932,6 +943,21 @@ def scenario_cluster(st: Stage) -> Staged:
     return Staged("api", [arn for s in staged for arn in s.task_arns])
 
 
+# The second account of the multi-account scenario.
+OTHER_ACCOUNT = "222222222222"
+
+
+def scenario_accounts(st: Stage) -> Staged:
+    """Two accounts with a cluster `prod` each: `api` OOM-killed in moto's default account,
+    `web` exiting 0 in 222222222222 (staged with credentials from assuming a role there)."""
+    here = scenario_oom(st)
+    other = Stage(st.endpoint, account=OTHER_ACCOUNT)
+    other.network()
+    there = scenario_exit_zero(other)
+    other.verify()
+    return Staged(here.service, here.task_arns + there.task_arns)
+
+
 SCENARIOS: dict[str, Callable[..., Staged]] = {
     "oom": scenario_oom,
     "exit-zero": scenario_exit_zero,
@@ -941,6 +967,7 @@ SCENARIOS: dict[str, Callable[..., Staged]] = {
     "secrets": scenario_secrets,
     "fleet": scenario_fleet,
     "cluster": scenario_cluster,
+    "accounts": scenario_accounts,
 }
 
 

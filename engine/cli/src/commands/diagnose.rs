@@ -105,15 +105,21 @@ pub(crate) fn live(
     force: bool,
 ) -> anyhow::Result<u8> {
     view.check(global)?;
+    if let Some(path) = save
+        && crate::commands::is_stdout(path)
+    {
+        anyhow::bail!(
+            "--save - would mix the bundle with the report on standard output: save it to a file, or use `ecs-autopsy record -o -`"
+        );
+    }
+    let scopes = live.aws.scopes()?;
+    if scopes.len() > 1 {
+        return crate::commands::scopes::diagnose(global, live, &scopes, view, save, force);
+    }
     if let Some(path) = save {
-        if crate::commands::is_stdout(path) {
-            anyhow::bail!(
-                "--save - would mix the bundle with the report on standard output: save it to a file, or use `ecs-autopsy record -o -`"
-            );
-        }
         refuse_to_clobber(path, force)?;
     }
-    let bundle = collect(global, live)?;
+    let bundle = collect(global, live, &scopes[0])?;
     if let Some(path) = save {
         crate::commands::write_bundle(&bundle, path)?;
         global
@@ -130,8 +136,12 @@ pub(crate) fn record(
     output: &Path,
     force: bool,
 ) -> anyhow::Result<u8> {
+    let scopes = live.aws.scopes()?;
+    if scopes.len() > 1 {
+        return crate::commands::scopes::record(global, live, &scopes, output, force);
+    }
     refuse_to_clobber(output, force)?;
-    let bundle = collect(global, live)?;
+    let bundle = collect(global, live, &scopes[0])?;
     crate::commands::write_bundle(&bundle, output)?;
     global.messages().note(format_args!(
         "wrote {} with {} call(s); replay it with `ecs-autopsy replay {}`",
@@ -148,8 +158,12 @@ pub(crate) fn record(
 
 /// Reads the live APIs into a bundle, redacted unless --no-redact, and warns about every
 /// call that failed. Fails only when nothing at all could be read from ECS.
-fn collect(global: &GlobalArgs, live: &LiveArgs) -> anyhow::Result<recorder::Bundle> {
-    let settings = live.aws.settings();
+pub(crate) fn collect(
+    global: &GlobalArgs,
+    live: &LiveArgs,
+    scope: &Scope,
+) -> anyhow::Result<recorder::Bundle> {
+    let settings = live.aws.settings(scope);
     let now = ecs_autopsy::input::now_millis();
     let stopped_after = live.since.map(|since| {
         let since = i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
@@ -167,9 +181,14 @@ fn collect(global: &GlobalArgs, live: &LiveArgs) -> anyhow::Result<recorder::Bun
         rates: live.rates.iter().copied().collect(),
         batch_logs: !live.logs_per_stream,
     };
-    let mut bundle = with_aws(global, &settings, |sdk, recorded_at, observer| async move {
-        recorder::live::collect(&sdk, &options, recorded_at, observer).await
-    })?;
+    let mut bundle = with_aws(
+        global,
+        &settings,
+        scope.role_arn.as_deref(),
+        |sdk, recorded_at, observer| async move {
+            recorder::live::collect(&sdk, &options, recorded_at, observer).await
+        },
+    )?;
     warn_failed_calls(global, &bundle);
     let ecs_read = bundle
         .calls
@@ -184,18 +203,105 @@ fn collect(global: &GlobalArgs, live: &LiveArgs) -> anyhow::Result<recorder::Bun
     Ok(bundle)
 }
 
+/// One account and Region to read: a profile or the default credentials, a role to assume
+/// with them, a Region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Scope {
+    pub(crate) profile: Option<String>,
+    pub(crate) role_arn: Option<String>,
+    /// The account of `role_arn`, when it names one.
+    pub(crate) account: Option<String>,
+    pub(crate) region: Option<String>,
+}
+
+impl Scope {
+    /// `account 111122223333 · eu-west-1`, `profile prod · eu-west-1`, as the report names it.
+    pub(crate) fn describe(&self, bundle: Option<&recorder::Bundle>) -> String {
+        let account = self
+            .account
+            .clone()
+            .or_else(|| bundle.and_then(|b| b.manifest.account.clone()));
+        let who = match (&account, &self.profile) {
+            (Some(account), Some(profile)) => format!("account {account} (profile {profile})"),
+            (Some(account), None) => format!("account {account}"),
+            (None, Some(profile)) => format!("profile {profile}"),
+            (None, None) => "default credentials".to_owned(),
+        };
+        let region = self
+            .region
+            .clone()
+            .or_else(|| bundle.and_then(|b| b.manifest.region.clone()))
+            .unwrap_or_else(|| "default Region".to_owned());
+        format!("{who} · {region}")
+    }
+}
+
 impl crate::args::AwsArgs {
-    /// The SDK settings these flags ask for.
-    pub(crate) fn settings(&self) -> AwsSettings {
+    /// The SDK settings these flags ask for, in one scope.
+    pub(crate) fn settings(&self, scope: &Scope) -> AwsSettings {
         let call_timeout = self.call_timeout.max(std::time::Duration::from_secs(1));
         AwsSettings {
-            profile: self.profile.clone(),
-            region: self.region.clone(),
+            profile: scope.profile.clone(),
+            region: scope.region.clone(),
             endpoint_url: self.endpoint_url.clone(),
             max_attempts: 5,
             attempt_timeout: call_timeout,
             operation_timeout: call_timeout * 6,
         }
+    }
+
+    /// Every profile (or role in every account) × every Region asked for; one scope when
+    /// none of them is repeated.
+    pub(crate) fn scopes(&self) -> anyhow::Result<Vec<Scope>> {
+        let profiles: Vec<Option<String>> = if self.profiles.is_empty() {
+            vec![None]
+        } else {
+            self.profiles.iter().cloned().map(Some).collect()
+        };
+        let regions: Vec<Option<String>> = if self.regions.is_empty() {
+            vec![None]
+        } else {
+            self.regions.iter().cloned().map(Some).collect()
+        };
+        let roles: Vec<(Option<String>, Option<String>)> = match &self.role_arn_template {
+            None => vec![(None, None)],
+            Some(template) => {
+                anyhow::ensure!(
+                    template.contains("{account}"),
+                    "--role-arn-template must contain {{account}}, e.g. 'arn:aws:iam::{{account}}:role/ecs-autopsy-reader'"
+                );
+                let mut roles = Vec::new();
+                for account in &self.accounts {
+                    let account = account.trim();
+                    anyhow::ensure!(
+                        account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
+                        "--accounts: `{account}` is not a 12-digit AWS account id"
+                    );
+                    roles.push((
+                        Some(template.replace("{account}", account)),
+                        Some(account.to_owned()),
+                    ));
+                }
+                roles
+            }
+        };
+        let mut scopes = Vec::new();
+        for profile in &profiles {
+            for (role_arn, account) in &roles {
+                for region in &regions {
+                    let scope = Scope {
+                        profile: profile.clone(),
+                        role_arn: role_arn.clone(),
+                        account: account.clone(),
+                        region: region.clone(),
+                    };
+                    if !scopes.contains(&scope) {
+                        scopes.push(scope);
+                    }
+                }
+            }
+        }
+        Ok(scopes)
     }
 }
 
@@ -204,6 +310,7 @@ impl crate::args::AwsArgs {
 pub(crate) fn with_aws<F, Fut>(
     global: &GlobalArgs,
     settings: &AwsSettings,
+    role_arn: Option<&str>,
     collect: F,
 ) -> anyhow::Result<recorder::Bundle>
 where
@@ -238,7 +345,10 @@ where
         .build()
         .context("cannot start the async runtime")?;
     let bundle = runtime.block_on(async {
-        let sdk = recorder::live::load_sdk_config(settings).await?;
+        let mut sdk = recorder::live::load_sdk_config(settings).await?;
+        if let Some(role_arn) = role_arn {
+            sdk = recorder::live::assume_role(&sdk, role_arn).await?;
+        }
         let recorded_at = ecs_autopsy::input::recorded_at_now();
         anyhow::Ok(collect(sdk, recorded_at, observer).await)
     })?;
@@ -295,6 +405,18 @@ fn report(
     bundle: recorder::Bundle,
     view: ViewArgs,
 ) -> anyhow::Result<u8> {
+    let report = build_report(global, setup, bundle, view);
+    print_stdout(&render(global, &report, view))?;
+    Ok(report_exit_code(global, setup, &report))
+}
+
+/// The diagnosis of one bundle, as `view` asks for it; warns about cut log lines.
+pub(crate) fn build_report(
+    global: &GlobalArgs,
+    setup: &Setup,
+    bundle: recorder::Bundle,
+    view: ViewArgs,
+) -> engine::report::Report {
     let evidence = Evidence::from_bundle_with(bundle, setup.config.evidence);
     if evidence.cut_lines > 0 {
         global.messages().warning(format_args!(
@@ -309,14 +431,30 @@ fn report(
     if view.no_timeline || view.brief {
         report.drop_timelines();
     }
-    let text = match (global.format, view.brief) {
+    report
+}
+
+/// The report in the format asked for.
+pub(crate) fn render(
+    global: &GlobalArgs,
+    report: &engine::report::Report,
+    view: ViewArgs,
+) -> String {
+    match (global.format, view.brief) {
         (Format::Text, false) => report.render_text(use_color(global.color)),
         (Format::Text, true) => report.render_brief_text(),
         (Format::Json, _) => report.render_json(),
         (Format::Markdown, false) => report.render_markdown(),
         (Format::Markdown, true) => report.render_brief_markdown(),
-    };
-    print_stdout(&text)?;
+    }
+}
+
+/// Says which rules failed, and gives the exit code of one report.
+pub(crate) fn report_exit_code(
+    global: &GlobalArgs,
+    setup: &Setup,
+    report: &engine::report::Report,
+) -> u8 {
     for error in report.rule_errors.iter().filter(|e| !e.is_load_error()) {
         // Under --strict a rule that fails to run is an error, and says so.
         let line = format_args!(
@@ -332,11 +470,11 @@ fn report(
         }
     }
     let rule_failed = global.strict && !report.rule_errors.is_empty();
-    Ok(if !setup.rules.errors.is_empty() || rule_failed {
+    if !setup.rules.errors.is_empty() || rule_failed {
         2
     } else {
         u8::from(report.has_problems())
-    })
+    }
 }
 
 impl ViewArgs {

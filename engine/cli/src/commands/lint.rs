@@ -39,9 +39,16 @@ pub(crate) fn lint(global: &GlobalArgs, target: &Target<'_>) -> anyhow::Result<u
             aws,
         } => {
             let concurrency = usize::from(aws.concurrency);
+            let scopes = aws.scopes()?;
+            let [scope] = scopes.as_slice() else {
+                anyhow::bail!(
+                    "lint checks one account and Region at a time: give at most one --profile, --region and account"
+                );
+            };
             let mut bundle = with_aws(
                 global,
-                &aws.settings(),
+                &aws.settings(scope),
+                scope.role_arn.as_deref(),
                 |sdk, recorded_at, observer| async move {
                     recorder::live::collect_configuration(
                         &sdk,

@@ -8,6 +8,7 @@ pub(crate) mod bundle;
 pub(crate) mod diagnose;
 pub(crate) mod lint;
 pub(crate) mod rules;
+pub(crate) mod scopes;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
