@@ -248,41 +248,49 @@ pub async fn collect(
         })
         .collect();
 
-    let (definitions, (), ()) = tokio::join!(
-        ctx.describe_task_definitions(&with_previous),
+    // Each task definition is read once. A service's logs are read as soon as the definitions
+    // its stopped tasks ran are in (their log configuration names the streams), while other
+    // services' definitions and the previous revisions still load: the logs of the first
+    // services overlap the task-definition reads of the last.
+    let fetches: BTreeMap<String, _> = with_previous
+        .iter()
+        .map(|arn| {
+            (
+                arn.clone(),
+                futures_util::FutureExt::shared(ctx.describe_task_definition(arn.clone())),
+            )
+        })
+        .collect();
+    let mut by_service: BTreeMap<&str, Vec<&aws_sdk_ecs::types::Task>> = BTreeMap::new();
+    for task in &selected {
+        by_service
+            .entry(task.group().unwrap_or_default())
+            .or_default()
+            .push(task);
+    }
+    let logs = join_all(by_service.into_values().map(|tasks| {
+        let ran: BTreeSet<&str> = tasks
+            .iter()
+            .filter_map(|task| task.task_definition_arn())
+            .collect();
+        let needed: Vec<_> = ran
+            .iter()
+            .filter_map(|arn| fetches.get(*arn).cloned())
+            .collect();
+        let ctx = &ctx;
+        async move {
+            let definitions: Vec<aws_sdk_ecs::types::TaskDefinition> =
+                join_all(needed).await.into_iter().flatten().collect();
+            ctx.read_logs(&tasks, &definitions, options).await;
+        }
+    }));
+    tokio::join!(
+        logs,
+        join_all(fetches.values().cloned()),
         ctx.describe_container_instances(cluster, &container_instances),
         ctx.describe_target_groups(&target_groups),
     );
-
-    // Logs: short-lived tasks' streams in batches, whole; the others' tails, stream by stream.
-    let streams = log_streams(&selected, &definitions);
-    let (batches, alone) = plan_log_reads(&streams, options.batch_logs);
-    let (unread, ()) = tokio::join!(
-        join_all(
-            batches
-                .iter()
-                .map(|(group, names, window)| ctx.filter_log_events(group, names, *window)),
-        ),
-        async {
-            join_all(
-                alone
-                    .iter()
-                    .map(|(group, stream)| ctx.get_log_events(group, stream, options.log_lines)),
-            )
-            .await;
-        },
-    );
-    // A batch that could not be read whole (no permission for FilterLogEvents, too many pages)
-    // is read stream by stream instead.
-    join_all(
-        batches
-            .iter()
-            .zip(unread)
-            .filter(|(_, complete)| !complete)
-            .flat_map(|((group, names, _), _)| names.iter().map(move |name| (group, name)))
-            .map(|(group, stream)| ctx.get_log_events(group, stream, options.log_lines)),
-    )
-    .await;
+    drop(fetches);
 
     let mut calls = ctx
         .calls
@@ -923,6 +931,60 @@ impl Ctx {
             .flatten()
             .filter_map(|out| out.task_definition)
             .collect()
+    }
+
+    /// One task definition, or `None` when the call failed (it is recorded either way).
+    async fn describe_task_definition(
+        &self,
+        arn: String,
+    ) -> Option<aws_sdk_ecs::types::TaskDefinition> {
+        self.call(Operation::DescribeTaskDefinition, None, None, |capture| {
+            self.ecs
+                .describe_task_definition()
+                .task_definition(&arn)
+                .customize()
+                .interceptor(capture)
+                .send()
+        })
+        .await
+        .and_then(|out| out.task_definition)
+    }
+
+    /// The logs of some stopped tasks: short-lived tasks' streams in batches, whole; the
+    /// others' tails, stream by stream. A batch that could not be read whole (no permission
+    /// for FilterLogEvents, too many pages) is read stream by stream instead.
+    async fn read_logs(
+        &self,
+        tasks: &[&aws_sdk_ecs::types::Task],
+        definitions: &[aws_sdk_ecs::types::TaskDefinition],
+        options: &Options,
+    ) {
+        let streams = log_streams(tasks, definitions);
+        let (batches, alone) = plan_log_reads(&streams, options.batch_logs);
+        let (unread, ()) = tokio::join!(
+            join_all(
+                batches
+                    .iter()
+                    .map(|(group, names, window)| self.filter_log_events(group, names, *window)),
+            ),
+            async {
+                join_all(
+                    alone.iter().map(|(group, stream)| {
+                        self.get_log_events(group, stream, options.log_lines)
+                    }),
+                )
+                .await;
+            },
+        );
+        join_all(
+            batches
+                .iter()
+                .zip(unread)
+                .filter(|(_, complete)| !complete)
+                .flat_map(|((group, names, _), _)| names.iter().map(move |name| (group, name)))
+                .map(|(group, stream)| self.get_log_events(group, stream, options.log_lines)),
+        )
+        .await;
     }
 
     async fn describe_container_instances(&self, cluster: &str, arns: &BTreeSet<String>) {

@@ -16,22 +16,40 @@ struct Collected {
     bundle: Result<recorder::Bundle, String>,
 }
 
+/// Accounts and Regions collected at once; each paces its own APIs (quotas are per account
+/// and Region).
+const SCOPES_AT_ONCE: usize = 4;
+
 fn collect_all(global: &GlobalArgs, live: &LiveArgs, scopes: &[Scope]) -> Vec<Collected> {
-    scopes
-        .iter()
-        .map(|scope| {
-            let bundle = collect(global, live, scope).map_err(|err| ecs_autopsy::error_line(&err));
-            if let Err(error) = &bundle {
-                global
-                    .messages()
-                    .error(format_args!("{}: {error}", scope.describe(None)));
+    let one = |scope: &Scope| {
+        let bundle = collect(global, live, scope).map_err(|err| ecs_autopsy::error_line(&err));
+        if let Err(error) = &bundle {
+            global
+                .messages()
+                .error(format_args!("{}: {error}", scope.describe(None)));
+        }
+        Collected {
+            scope: scope.clone(),
+            bundle,
+        }
+    };
+    let mut collected = Vec::with_capacity(scopes.len());
+    for chunk in scopes.chunks(SCOPES_AT_ONCE) {
+        std::thread::scope(|threads| {
+            let running: Vec<_> = chunk
+                .iter()
+                .map(|scope| (scope, threads.spawn(|| one(scope))))
+                .collect();
+            for (scope, thread) in running {
+                // A collection that panicked is reported like any other failure.
+                collected.push(thread.join().unwrap_or_else(|_| Collected {
+                    scope: scope.clone(),
+                    bundle: Err("the collection stopped on an internal error".to_owned()),
+                }));
             }
-            Collected {
-                scope: scope.clone(),
-                bundle,
-            }
-        })
-        .collect()
+        });
+    }
+    collected
 }
 
 /// The file a scope's bundle goes to in `dir`: `123456789012-eu-west-1.json.gz`.
