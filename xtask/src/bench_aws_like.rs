@@ -16,8 +16,6 @@ use serde_json::Value;
 /// One staging, collected through the proxy.
 pub(crate) struct Row {
     pub(crate) label: &'static str,
-    pub(crate) tasks: u64,
-    pub(crate) services: u64,
     /// Wall time of `record` for the whole cluster, per run.
     pub(crate) runs: Vec<f64>,
     /// Calls and throttles per API, in the last run.
@@ -269,8 +267,6 @@ pub(crate) fn run(
         let quota_floor = quota_floor(&calls);
         rows.push(Row {
             label,
-            tasks,
-            services,
             runs,
             calls,
             throttled,
@@ -315,14 +311,16 @@ pub(crate) fn render(out: &mut String, result: &AwsLike) {
         };
         let _ = writeln!(
             out,
-            "| {} ({} tasks, {} services) | {} | {} ({} round trips) | {} | {calls} | {throttled} | {target} |",
+            "| {} | {} | {} ({} round trips) | {} | {calls} | {throttled} | {target} |",
             row.label,
-            row.tasks,
-            row.services,
             crate::bench::range(&stats),
             crate::bench::ms(row.floor),
             row.depth,
-            crate::bench::ms(row.quota_floor)
+            if row.quota_floor > 0.0 {
+                crate::bench::ms(row.quota_floor)
+            } else {
+                "none (within one burst)".to_owned()
+            }
         );
     }
     if let Some(checklist) = &result.checklist {
@@ -331,6 +329,37 @@ pub(crate) fn render(out: &mut String, result: &AwsLike) {
             "| the AWS CLI checklist, one service of 200 tasks | {} (one run) | | | | | |",
             crate::bench::ms(checklist.seconds)
         );
+    }
+    for row in &result.rows {
+        let stats = crate::bench::Stats::of(row.runs.clone());
+        let Some(target) = row.target.filter(|target| stats.median > *target) else {
+            continue;
+        };
+        // Which API's quota sets the floor, and whether the target is below it.
+        let busiest = row.calls.iter().max_by(|a, b| {
+            let cost = |(api, n): (&String, &u64)| {
+                let (rate, burst) = quota(api);
+                (f64::from(u32::try_from(*n).unwrap_or(u32::MAX)) - burst).max(0.0) / rate
+            };
+            cost(*a).total_cmp(&cost(*b))
+        });
+        if let Some((api, n)) = busiest
+            && row.quota_floor > target
+        {
+            let (rate, burst) = quota(api);
+            let _ = writeln!(
+                out,
+                "\n{}: the target ({target} s) is below what the quotas allow for this evidence: {api} needs {n} calls at {rate} a second after a burst of {burst}, {} by itself, whatever the client does. Collection paces each API 10 % under its quota.",
+                row.label,
+                crate::bench::ms(row.quota_floor)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "\n{}: the target ({target} s) is not met, and the floors above are lower: the gap is the client's.",
+                row.label
+            );
+        }
     }
     for row in &result.rows {
         let apis: Vec<String> = row
