@@ -167,6 +167,23 @@ impl Report {
                 render_finding_text(&mut out, finding, &p);
             }
         }
+        self.render_missing_and_errors_text(&mut out, &p);
+        for replaced in &self.replaced_rules {
+            let _ = writeln!(out, "\nnote: replaced built-in rule {replaced}");
+        }
+        if !self.disabled_rules.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nnote: rules disabled by the configuration: {}",
+                self.disabled_rules.join(", ")
+            );
+        }
+        out
+    }
+
+    /// The calls that failed while recording, and the rules that failed: both sections of the
+    /// text report and of the lint report.
+    fn render_missing_and_errors_text(&self, out: &mut String, p: &Palette) {
         if !self.missing_evidence.is_empty() {
             out.push('\n');
             let _ = writeln!(out, "{}", p.bold("missing evidence"));
@@ -190,17 +207,6 @@ impl Report {
                 let _ = writeln!(out, "  {}: {}", error.location(), error.message);
             }
         }
-        for replaced in &self.replaced_rules {
-            let _ = writeln!(out, "\nnote: replaced built-in rule {replaced}");
-        }
-        if !self.disabled_rules.is_empty() {
-            let _ = writeln!(
-                out,
-                "\nnote: rules disabled by the configuration: {}",
-                self.disabled_rules.join(", ")
-            );
-        }
-        out
     }
 
     /// The report of `ecs-autopsy lint`: what was checked, then the findings of each task
@@ -226,29 +232,7 @@ impl Report {
             }
             render_finding_text(&mut out, finding, p);
         }
-        if !self.missing_evidence.is_empty() {
-            out.push('\n');
-            let _ = writeln!(out, "{}", p.bold("missing evidence"));
-            for missing in &self.missing_evidence {
-                let grant = if recorder::bundle::is_access_denied(&missing.code) {
-                    format!(" (grant {})", missing.iam_action)
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    out,
-                    "  {} {} failed: {}: {}{grant}",
-                    missing.service, missing.operation, missing.code, missing.message
-                );
-            }
-        }
-        if !self.rule_errors.is_empty() {
-            out.push('\n');
-            let _ = writeln!(out, "{}", p.bold("rule errors"));
-            for error in &self.rule_errors {
-                let _ = writeln!(out, "  {}: {}", error.location(), error.message);
-            }
-        }
+        self.render_missing_and_errors_text(&mut out, p);
         let _ = writeln!(out, "\n{}", crate::report::lint_summary(self, checked));
         out
     }

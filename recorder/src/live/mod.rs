@@ -649,6 +649,29 @@ fn sort_calls(calls: &mut [Call]) {
     });
 }
 
+/// Every item of a paginated listing: `page(token)` gives a page's items and the next token.
+/// At most 100 pages, so that a listing that never ends cannot hang the collector; a page that
+/// fails ends the listing (the failure is recorded).
+async fn all_pages<F, Fut>(mut page: F) -> Vec<String>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Option<(Vec<String>, Option<String>)>>,
+{
+    let mut items = Vec::new();
+    let mut token = None;
+    for _ in 0..100 {
+        let Some((batch, next)) = page(token.take()).await else {
+            break;
+        };
+        items.extend(batch);
+        token = next;
+        if token.is_none() {
+            break;
+        }
+    }
+    items
+}
+
 /// The calls in flight at once, per API.
 struct Slots(BTreeMap<Operation, Semaphore>);
 
@@ -821,30 +844,21 @@ impl Ctx {
 
     /// Every service ARN of the cluster, all pages.
     async fn list_services(&self, cluster: &str) -> Vec<String> {
-        let mut arns = Vec::new();
-        let mut token: Option<String> = None;
-        // A bound on pages (100 services each), so a listing that never ends cannot hang.
-        for _ in 0..100 {
-            let page = self
-                .call(Operation::ListServices, None, None, |capture| {
-                    self.ecs
-                        .list_services()
-                        .cluster(cluster)
-                        .max_results(100)
-                        .set_next_token(token.clone())
-                        .customize()
-                        .interceptor(capture)
-                        .send()
-                })
-                .await;
-            let Some(page) = page else { break };
-            arns.extend(page.service_arns.unwrap_or_default());
-            token = page.next_token;
-            if token.is_none() {
-                break;
-            }
-        }
-        arns
+        all_pages(|token| async move {
+            self.call(Operation::ListServices, None, None, |capture| {
+                self.ecs
+                    .list_services()
+                    .cluster(cluster)
+                    .max_results(100)
+                    .set_next_token(token)
+                    .customize()
+                    .interceptor(capture)
+                    .send()
+            })
+            .await
+            .map(|page| (page.service_arns.unwrap_or_default(), page.next_token))
+        })
+        .await
     }
 
     /// The tasks of one service, or of the whole cluster, with this desired status; all pages.
@@ -854,32 +868,26 @@ impl Ctx {
         service: Option<&str>,
         status: DesiredStatus,
     ) -> Vec<String> {
-        let mut arns = Vec::new();
-        let mut token: Option<String> = None;
-        // A bound on pages, so a service that lists forever cannot hang the collector.
-        for _ in 0..100 {
-            let page = self
-                .call(Operation::ListTasks, None, None, |capture| {
+        all_pages(|token| {
+            let status = status.clone();
+            async move {
+                self.call(Operation::ListTasks, None, None, |capture| {
                     self.ecs
                         .list_tasks()
                         .cluster(cluster)
                         .set_service_name(service.map(str::to_owned))
-                        .desired_status(status.clone())
+                        .desired_status(status)
                         .max_results(100)
-                        .set_next_token(token.clone())
+                        .set_next_token(token)
                         .customize()
                         .interceptor(capture)
                         .send()
                 })
-                .await;
-            let Some(page) = page else { break };
-            arns.extend(page.task_arns.unwrap_or_default());
-            token = page.next_token;
-            if token.is_none() {
-                break;
+                .await
+                .map(|page| (page.task_arns.unwrap_or_default(), page.next_token))
             }
-        }
-        arns
+        })
+        .await
     }
 
     async fn describe_tasks(
