@@ -294,9 +294,11 @@ async fn throttling_then_success_records_one_successful_call() {
     let observer: recorder::live::CallObserver = {
         let seen = Arc::clone(&seen);
         Arc::new(move |event: &recorder::live::CallEvent| {
-            seen.lock()
-                .expect("observer lock")
-                .push((event.operation.name().to_owned(), event.throttled));
+            if event.finished {
+                seen.lock()
+                    .expect("observer lock")
+                    .push((event.operation.name().to_owned(), event.throttled));
+            }
         })
     };
     let bundle = collect(

@@ -917,3 +917,62 @@ fn many_accounts_in_one_run_and_one_that_denies_access() {
         "{report}"
     );
 }
+
+/// Several Regions in one run: each is read on its own; a Region where the cluster does not
+/// exist is named with what ECS answered, and the run exits 2 after the merged report.
+#[test]
+fn several_regions_in_one_run() {
+    let emulator = Emulator::start("oom");
+    let staged = &emulator.staged;
+    let dir = temp_dir("regions");
+    let saved = dir.join("bundles");
+    let region_list = format!("{},eu-west-1", staged.region);
+    let out = run(
+        &[
+            "--no-config",
+            "--format",
+            "json",
+            "diagnose",
+            "--cluster",
+            &staged.cluster,
+            "--region",
+            &region_list,
+            "--endpoint-url",
+            &staged.endpoint,
+            "--save",
+            saved.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let set: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report set");
+    let scopes = set["scopes"].as_array().expect("scopes");
+    assert_eq!(scopes.len(), 2);
+    assert_eq!(scopes[0]["region"], staged.region.as_str());
+    assert_eq!(
+        scopes[0]["report"]["tasks"][0]["root_cause"],
+        "oom-container-limit"
+    );
+    assert_eq!(scopes[1]["region"], "eu-west-1");
+    assert!(scopes[1]["report"].is_null());
+    let error = scopes[1]["error"].as_str().expect("an error");
+    assert!(
+        error.contains("could not read anything from ECS in cluster prod"),
+        "{error}"
+    );
+    assert!(
+        stderr.contains("· eu-west-1: could not read anything from ECS"),
+        "{stderr}"
+    );
+    let files: Vec<String> = std::fs::read_dir(&saved)
+        .expect("saved bundles")
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        files[0].ends_with(&format!("-{}.json.gz", staged.region)),
+        "{files:?}"
+    );
+}

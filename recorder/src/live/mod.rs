@@ -78,6 +78,9 @@ pub struct CallEvent {
     pub error: Option<String>,
     /// Attempts of this call that AWS throttled.
     pub throttled: usize,
+    /// `false` for the event sent when the call is about to start (the calls known so far),
+    /// `true` when it has finished.
+    pub finished: bool,
 }
 
 pub type CallObserver = Arc<dyn Fn(&CallEvent) + Send + Sync>;
@@ -737,6 +740,15 @@ impl Ctx {
         // its token is spent (a call that waited for a slot after its token would leave in a
         // bunch with others and be throttled), and a call waiting for its API's pace holds up
         // no other API.
+        if let Some(observer) = &self.observer {
+            observer(&CallEvent {
+                operation,
+                elapsed: Duration::ZERO,
+                error: None,
+                throttled: 0,
+                finished: false,
+            });
+        }
         let _permit = self.slots.of(operation).acquire().await.map_err(|_| None)?;
         self.pacer.acquire(operation).await;
         let started = Instant::now();
@@ -809,6 +821,7 @@ impl Ctx {
                 elapsed,
                 error: error.as_ref().map(|e| format!("{}: {}", e.code, e.message)),
                 throttled,
+                finished: true,
             });
         }
         self.calls

@@ -318,13 +318,20 @@ where
     Fut: std::future::Future<Output = recorder::Bundle>,
 {
     let show_progress = !global.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let known = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let throttled = Arc::new(AtomicUsize::new(0));
     let observer: Option<CallObserver> = show_progress.then(|| {
+        let known = Arc::clone(&known);
         let done = Arc::clone(&done);
         let throttled = Arc::clone(&throttled);
         let observer: CallObserver = Arc::new(move |event: &CallEvent| {
+            if !event.finished {
+                known.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            let of = known.load(Ordering::Relaxed).max(n);
             let t = throttled.fetch_add(event.throttled, Ordering::Relaxed) + event.throttled;
             let retried = if t > 0 {
                 format!(", {t} throttled and retried")
@@ -332,7 +339,7 @@ where
                 String::new()
             };
             progress(&format!(
-                "\r\x1b[2Kecs-autopsy: {n} AWS call(s) done{retried}, last {} ({} ms)",
+                "\r\x1b[2Kecs-autopsy: {n}/{of} AWS call(s) done{retried}, last {} ({} ms)",
                 event.operation,
                 event.elapsed.as_millis()
             ));
