@@ -810,19 +810,17 @@ impl Builder {
     fn finish(mut self, manifest: Manifest) -> View {
         // A service narrowing first, so that a task limit counts the chosen services' tasks.
         if let Some(only) = recorder::selection::services_only(&manifest.selection.limits) {
-            let wanted = |name: Option<&str>| name.is_some_and(|n| only.iter().any(|o| o == n));
             self.tasks.retain(|record| {
                 !is_stopped(&record.task)
-                    || wanted(
-                        record
-                            .task
-                            .group
-                            .as_deref()
-                            .and_then(|g| g.strip_prefix("service:")),
-                    )
+                    || recorder::selection::in_services(record.task.group.as_deref(), &only)
             });
-            self.services
-                .retain(|service| wanted(service.value.service_name.as_deref()));
+            self.services.retain(|service| {
+                service
+                    .value
+                    .service_name
+                    .as_deref()
+                    .is_some_and(|name| only.iter().any(|o| o == name))
+            });
         }
         let left_out = apply_selection_limits(&mut self.tasks, &manifest);
         // Stable order: stopped tasks by stop time, then ARN; running tasks after them.

@@ -32,6 +32,14 @@ pub fn services_only(limits: &BTreeMap<String, Value>) -> Option<Vec<String>> {
     )
 }
 
+/// Whether a task's `group` (`service:NAME`) names one of `only`: the narrowing the collector
+/// and the evidence view must make alike.
+pub fn in_services(group: Option<&str>, only: &[String]) -> bool {
+    group
+        .and_then(|g| g.strip_prefix("service:"))
+        .is_some_and(|name| only.iter().any(|o| o == name))
+}
+
 /// A task counts as stopped when ECS says so, or when it is on its way there with a stop code.
 pub fn is_stopped(
     last_status: Option<&str>,

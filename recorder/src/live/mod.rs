@@ -477,11 +477,7 @@ fn select_stopped<'a>(
         max_stopped_tasks: Some(options.max_stopped_tasks),
     };
     let wanted = |task: &aws_sdk_ecs::types::Task| {
-        only.is_none_or(|only| {
-            task.group()
-                .and_then(|g| g.strip_prefix("service:"))
-                .is_some_and(|name| only.iter().any(|o| o == name))
-        })
+        only.is_none_or(|only| crate::selection::in_services(task.group(), only))
     };
     let stopped = tasks.iter().filter(|t| {
         is_stopped(t.last_status(), t.desired_status(), t.stop_code().is_some()) && wanted(t)
@@ -931,27 +927,14 @@ impl Ctx {
         &self,
         arns: &BTreeSet<String>,
     ) -> Vec<aws_sdk_ecs::types::TaskDefinition> {
-        let outputs = join_all(arns.iter().map(|arn| {
-            self.call(
-                Operation::DescribeTaskDefinition,
-                None,
-                None,
-                move |capture| {
-                    self.ecs
-                        .describe_task_definition()
-                        .task_definition(arn)
-                        .customize()
-                        .interceptor(capture)
-                        .send()
-                },
-            )
-        }))
-        .await;
-        outputs
-            .into_iter()
-            .flatten()
-            .filter_map(|out| out.task_definition)
-            .collect()
+        join_all(
+            arns.iter()
+                .map(|arn| self.describe_task_definition(arn.clone())),
+        )
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// One task definition, or `None` when the call failed (it is recorded either way).

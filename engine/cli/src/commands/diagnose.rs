@@ -190,13 +190,7 @@ pub(crate) fn collect(
         },
     )?;
     warn_failed_calls(global, &bundle);
-    let ecs_read = bundle
-        .calls
-        .iter()
-        .any(|call| call.service == "ecs" && call.error.is_none());
-    if !ecs_read {
-        return Err(nothing_read(&bundle, &live.cluster));
-    }
+    ensure_ecs_read(&bundle, &live.cluster)?;
     if !live.no_redact {
         recorder::redact::redact(&mut bundle);
     }
@@ -383,8 +377,16 @@ pub(crate) fn warn_failed_calls(global: &GlobalArgs, bundle: &recorder::Bundle) 
     }
 }
 
-/// The error when no ECS call succeeded: nothing to diagnose or check.
-pub(crate) fn nothing_read(bundle: &recorder::Bundle, cluster: &str) -> anyhow::Error {
+/// Fails when no ECS call succeeded: there is nothing to diagnose or check, and the first
+/// failure says why.
+pub(crate) fn ensure_ecs_read(bundle: &recorder::Bundle, cluster: &str) -> anyhow::Result<()> {
+    if bundle
+        .calls
+        .iter()
+        .any(|call| call.service == "ecs" && call.error.is_none())
+    {
+        return Ok(());
+    }
     let first = bundle.calls.iter().find_map(|call| {
         call.error.as_ref().map(|e| {
             format!(
@@ -393,10 +395,10 @@ pub(crate) fn nothing_read(bundle: &recorder::Bundle, cluster: &str) -> anyhow::
             )
         })
     });
-    anyhow::format_err!(
+    Err(anyhow::format_err!(
         "could not read anything from ECS in cluster {cluster}{}",
         first.map(|f| format!(" ({f})")).unwrap_or_default()
-    )
+    ))
 }
 
 /// The progress line: stderr, only on a terminal, rewritten in place.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use engine::evidence::Evidence;
 
 use crate::args::{AwsArgs, Format, GlobalArgs};
-use crate::commands::diagnose::{nothing_read, warn_failed_calls, with_aws};
+use crate::commands::diagnose::{ensure_ecs_read, warn_failed_calls, with_aws};
 use crate::commands::{Setup, print_stdout, use_color};
 
 /// What `lint` checks: files, or live services.
@@ -62,13 +62,7 @@ pub(crate) fn lint(global: &GlobalArgs, target: &Target<'_>) -> anyhow::Result<u
                 },
             )?;
             warn_failed_calls(global, &bundle);
-            if !bundle
-                .calls
-                .iter()
-                .any(|call| call.service == "ecs" && call.error.is_none())
-            {
-                return Err(nothing_read(&bundle, cluster));
-            }
+            ensure_ecs_read(&bundle, cluster)?;
             recorder::redact::redact(&mut bundle);
             (bundle, Vec::new())
         }
