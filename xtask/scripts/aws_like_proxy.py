@@ -129,6 +129,8 @@ def main(argv):
                 stats["calls"][operation] = stats["calls"].get(operation, 0) + 1
             # The round trip: paid by every request, throttled or not.
             time.sleep(args.delay_ms / 1000.0)
+            # STS's refusal, in the envelope and wording users have pasted from real accounts
+            # (https://github.com/Netflix/security_monkey/issues/77).
             if operation == "AssumeRole":
                 role = (urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("RoleArn") or [""])[0]
                 if any(f":{account}:" in role for account in args.deny_assume_role):
