@@ -234,6 +234,9 @@ pub struct View {
     /// The `failures[]` of DescribeTasks and RunTask responses: what ECS could not describe or
     /// place (`RESOURCE:MEMORY`, `AGENT`, `MISSING`, …), in call order.
     pub failures: Vec<Located<model::Failure>>,
+    /// The EventBridge events from ECS the bundle holds (`events EcsEvents`: an event file
+    /// given to `replay`, or the event that made the Lambda record), in call order.
+    pub ecs_events: Vec<Located<model::EcsEvent>>,
     pub failed_calls: Vec<FailedCall>,
     /// `(service, operation)` of every call present in the bundle, failed or not.
     pub present_calls: Vec<(String, String)>,
@@ -589,6 +592,7 @@ struct Builder {
     target_health: Vec<TargetHealthSet>,
     target_group_attributes: Vec<TargetGroupAttributeSet>,
     failures: Vec<Located<model::Failure>>,
+    ecs_events: Vec<Located<model::EcsEvent>>,
     failed: Vec<FailedCall>,
     present: Vec<(String, String)>,
     sources: Vec<Option<(String, Option<String>)>>,
@@ -779,6 +783,14 @@ impl Builder {
                     attributes,
                 });
             }
+            Response::EcsEvents(response) => {
+                for (index, event) in response.events.into_iter().enumerate() {
+                    self.ecs_events.push(Located {
+                        loc: loc("events", index),
+                        value: event,
+                    });
+                }
+            }
             Response::ListTasks(_) | Response::ListServices(_) | Response::None => {}
         }
     }
@@ -845,6 +857,7 @@ impl Builder {
             target_health: self.target_health,
             target_group_attributes: self.target_group_attributes,
             failures: self.failures,
+            ecs_events: self.ecs_events,
             failed_calls: self.failed,
             present_calls: self.present,
             call_sources: self.sources,

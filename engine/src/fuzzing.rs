@@ -91,18 +91,29 @@ pub fn bundle_load(data: &[u8]) -> bool {
 /// - An imported call is the operation its shape says, and a bundle holding it loads again.
 pub fn cli_import(data: &[u8]) -> bool {
     match recorder::import::import_reader(data, "fuzz.json") {
-        Ok(call) => {
+        Ok(calls) => {
             let value: serde_json::Value = read_maybe_gzip(data, "fuzz.json", MAX_BYTES)
                 .ok()
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok())
                 .expect("an imported file is JSON");
-            // A part of a response (a bare task definition, a `--query` result) is detected
-            // once it is put back into its response.
-            let value = recorder::import::wrap_partial_output(value).expect("reshaped");
-            let detected = recorder::import::detect_operation(&value).expect("detected");
-            assert_eq!(call.known_operation(), Some(detected));
+            if recorder::events::find(&value).is_some() {
+                // An event file: its events, and a task per task event.
+                assert!(
+                    calls
+                        .iter()
+                        .any(|c| c.known_operation() == Some(recorder::Operation::EcsEvents)),
+                    "an event file keeps its events"
+                );
+            } else {
+                // A part of a response (a bare task definition, a `--query` result) is
+                // detected once it is put back into its response.
+                let value = recorder::import::wrap_partial_output(value).expect("reshaped");
+                let detected = recorder::import::detect_operation(&value).expect("detected");
+                assert_eq!(calls.len(), 1);
+                assert_eq!(calls[0].known_operation(), Some(detected));
+            }
             let mut bundle = Bundle::new(recorder::Source::Imported, "2026-01-01T00:00:00Z".into());
-            bundle.calls.push(call);
+            bundle.calls.extend(calls);
             let canonical = bundle.to_canonical_json();
             if let Err(err) = Bundle::from_slice(&canonical, "imported.json") {
                 panic!("an imported call does not load again: {err}");

@@ -276,6 +276,14 @@ fn to_finding(evidence: &Evidence, rule: &Rule, finding: ScriptFinding) -> Findi
             None,
         ),
         Subject::Failure(_) => (None, None, None),
+        Subject::Event(index) => (
+            None,
+            evidence.ecs_events[index]
+                .value
+                .service_name()
+                .map(str::to_owned),
+            None,
+        ),
         Subject::TaskDefinition {
             definition,
             container,

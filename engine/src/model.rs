@@ -85,6 +85,8 @@ pub enum Subject {
     Service(usize),
     /// Index into `Evidence::failures`: what ECS could not place or describe.
     Failure(usize),
+    /// Index into `Evidence::ecs_events`: an EventBridge event from ECS about a service.
+    Event(usize),
     /// Index into `Evidence::task_definitions`, and the container definition the finding
     /// points at, if any: what a configuration check (`ecs-autopsy lint`) reports on.
     TaskDefinition {

@@ -136,6 +136,11 @@ pub struct Manifest {
     pub source: Source,
     #[serde(default)]
     pub redaction: Redaction,
+    /// The EventBridge event that made the event-driven recorder (the Lambda) record this
+    /// bundle, as EventBridge delivered it (redacted like the responses). Absent otherwise.
+    /// Optional and additive: format version 1 readers ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_event: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -252,6 +257,10 @@ pub enum Operation {
     DescribeTargetHealth,
     DescribeTargetGroupAttributes,
     ListServices,
+    /// Not an API call: EventBridge events from ECS (`ECS Task State Change`, `ECS Deployment
+    /// State Change`, `ECS Service Action`) as `{"events": [...]}`, from an event file, an SQS
+    /// message or the Lambda's trigger. Service `events`.
+    EcsEvents,
 }
 
 /// A typed response. `None` for failed calls and operations the engine does not read.
@@ -271,6 +280,7 @@ pub enum Response {
     DescribeTargetHealth(model::DescribeTargetHealthResponse),
     DescribeTargetGroupAttributes(model::DescribeTargetGroupAttributesResponse),
     ListServices(model::ListServicesResponse),
+    EcsEvents(model::EcsEventsResponse),
 }
 
 /// Why a bundle could not be loaded. Every message is one line naming the file.
@@ -329,6 +339,7 @@ fn supported_versions() -> String {
 }
 
 impl Operation {
+    /// Every AWS API call a bundle may hold (`EcsEvents`, which is not one, is left out).
     pub const ALL: [Operation; 11] = [
         Operation::DescribeTasks,
         Operation::DescribeServices,
@@ -356,6 +367,7 @@ impl Operation {
             Operation::DescribeTargetGroups
             | Operation::DescribeTargetHealth
             | Operation::DescribeTargetGroupAttributes => "elbv2",
+            Operation::EcsEvents => "events",
         }
     }
 
@@ -372,6 +384,7 @@ impl Operation {
             Operation::DescribeTargetHealth => "DescribeTargetHealth",
             Operation::DescribeTargetGroupAttributes => "DescribeTargetGroupAttributes",
             Operation::ListServices => "ListServices",
+            Operation::EcsEvents => "EcsEvents",
         }
     }
 
@@ -393,6 +406,7 @@ impl Operation {
     pub fn lookup(service: &str, operation: &str) -> Option<Operation> {
         Operation::ALL
             .into_iter()
+            .chain([Operation::EcsEvents])
             .find(|op| op.service() == service && op.name() == operation)
     }
 
@@ -431,6 +445,7 @@ impl Operation {
                 Response::DescribeTargetGroupAttributes(typed(raw)?)
             }
             Operation::ListServices => Response::ListServices(typed(raw)?),
+            Operation::EcsEvents => Response::EcsEvents(typed(raw)?),
         })
     }
 }
@@ -689,6 +704,7 @@ impl Bundle {
                 selection: Selection::default(),
                 source,
                 redaction: Redaction::default(),
+                trigger_event: None,
             },
             calls: Vec::new(),
         }
@@ -717,6 +733,18 @@ impl Bundle {
         let bytes = read_file(path, &name, limits.max_bytes)?;
         let _limit = CallLimit::set(limits.max_calls);
         Bundle::from_slice_for_diagnosis(&bytes, &name)
+    }
+
+    /// `read_for_diagnosis` on stored bytes, plain or gzip (an object read from S3); `name`
+    /// (its `s3://` URL) is used in errors.
+    pub fn from_stored_for_diagnosis(
+        bytes: &[u8],
+        name: &str,
+        limits: ReadLimits,
+    ) -> Result<Bundle, LoadError> {
+        let bytes = read_maybe_gzip(bytes, name, limits.max_bytes)?;
+        let _limit = CallLimit::set(limits.max_calls);
+        Bundle::from_slice_for_diagnosis(&bytes, name)
     }
 
     /// `read_for_diagnosis` on bytes already read (and decompressed).

@@ -51,9 +51,11 @@ pub fn import(paths: &[PathBuf], recorded_at: Option<String>) -> std::io::Result
     let mut skipped = Vec::new();
     for input in inputs {
         match import_file(&input.path) {
-            Ok(mut call) => {
-                call.source_file = Some(input.display.clone());
-                bundle.calls.push(call);
+            Ok(calls) => {
+                for mut call in calls {
+                    call.source_file = Some(input.display.clone());
+                    bundle.calls.push(call);
+                }
             }
             Err(reason) => skipped.push(Skipped {
                 relevant: looks_like_aws_data(&input.path),
@@ -153,6 +155,9 @@ fn latest_time(bundle: &Bundle) -> Option<crate::time::Timestamp> {
                         .and_then(|d| d.registered_at)
                         .map(|t| t.0),
                 );
+            }
+            Response::EcsEvents(response) => {
+                times.extend(response.events.iter().filter_map(|e| e.time).map(|t| t.0));
             }
             Response::GetLogEvents(crate::model::GetLogEventsResponse { events, .. })
             | Response::FilterLogEvents(crate::model::FilterLogEventsResponse { events, .. }) => {
@@ -296,18 +301,19 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn import_file(path: &Path) -> Result<Call, String> {
+fn import_file(path: &Path) -> Result<Vec<Call>, String> {
     let file = std::fs::File::open(path).map_err(|err| format!("cannot read: {err}"))?;
     import_reader(file, &path.display().to_string())
 }
 
-/// One AWS CLI output (plain or gzip) as a call, or why it is not one, on one line. `name` is
-/// used in errors.
-pub fn import_reader(reader: impl std::io::Read, name: &str) -> Result<Call, String> {
-    read_call(reader, name).map_err(|reason| crate::bundle::one_line(&reason))
+/// One AWS CLI output (plain or gzip) as a call, or an EventBridge event file (or SQS batch)
+/// as the calls that hold its events (`crate::events`), or why it is neither, on one line.
+/// `name` is used in errors.
+pub fn import_reader(reader: impl std::io::Read, name: &str) -> Result<Vec<Call>, String> {
+    read_calls(reader, name).map_err(|reason| crate::bundle::one_line(&reason))
 }
 
-fn read_call(reader: impl std::io::Read, name: &str) -> Result<Call, String> {
+fn read_calls(reader: impl std::io::Read, name: &str) -> Result<Vec<Call>, String> {
     let bytes = crate::bundle::read_maybe_gzip(reader, name, DEFAULT_MAX_BUNDLE_BYTES)
         .map_err(|err| err.to_string())?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
@@ -321,13 +327,16 @@ fn read_call(reader: impl std::io::Read, name: &str) -> Result<Call, String> {
                 .unwrap_or_default()
         )
     })?;
+    if let Some(found) = crate::events::find(&value) {
+        return crate::events::to_calls(&found?, None);
+    }
     let (value, root) = reshape(value)?;
     let operation = detect_operation(&value)?;
     let raw = serde_json::value::to_raw_value(&value).map_err(|err| err.to_string())?;
     let mut call = Call::new(operation, Value::Object(serde_json::Map::new()), raw)
         .map_err(|message| format!("looks like `{operation}` output but {message}"))?;
     call.source_root = root.map(str::to_owned);
-    Ok(call)
+    Ok(vec![call])
 }
 
 /// Puts output cut down with `--query`, or copied from the console's JSON view, back into the
@@ -440,6 +449,15 @@ fn fill_manifest(bundle: &mut Bundle) {
             }
             Response::ListTasks(response) => {
                 arns.extend(response.task_arns.iter().map(String::as_str));
+            }
+            Response::EcsEvents(response) => {
+                for event in &response.events {
+                    arns.extend(event.resources.iter().map(String::as_str));
+                    arns.extend(event.detail.task_arn.as_deref());
+                    if let Some(name) = event.service_name() {
+                        services.push(name.to_owned());
+                    }
+                }
             }
             _ => {}
         }

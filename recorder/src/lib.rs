@@ -5,6 +5,7 @@
 //! It is the only crate that will ever talk to AWS; the engine only reads bundles.
 
 pub mod bundle;
+pub mod events;
 pub mod import;
 #[cfg(feature = "live")]
 pub mod live;

@@ -233,6 +233,108 @@ pub struct ListServicesResponse {
     pub next_token: Option<String>,
 }
 
+// ---------------------------------------------------------------------------------------------
+// EventBridge: the events ECS sends (`ECS Task State Change`, `ECS Deployment State Change`,
+// `ECS Service Action`), kept whole as `{"events": [...]}` (`events EcsEvents`, not an API call).
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EcsEventsResponse {
+    pub events: Vec<EcsEvent>,
+}
+
+/// One EventBridge event, its envelope in EventBridge's own spelling.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct EcsEvent {
+    pub id: Option<String>,
+    #[serde(rename = "detail-type")]
+    pub detail_type: Option<String>,
+    pub source: Option<String>,
+    pub account: Option<String>,
+    pub time: Option<EpochSeconds>,
+    pub region: Option<String>,
+    pub resources: Vec<String>,
+    pub detail: EcsEventDetail,
+}
+
+/// The fields of a deployment or service-action event's `detail` the engine reads. Task
+/// events keep their detail as a task (`DescribeTasks`), so only the keys used to pair them
+/// are here.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EcsEventDetail {
+    pub event_type: Option<String>,
+    pub event_name: Option<String>,
+    pub deployment_id: Option<String>,
+    pub reason: Option<String>,
+    pub cluster_arn: Option<String>,
+    pub service_name: Option<String>,
+    pub service: Option<String>,
+    pub capacity_provider_arns: Vec<String>,
+    pub created_at: Option<EpochSeconds>,
+    pub updated_at: Option<EpochSeconds>,
+    pub task_arn: Option<String>,
+    pub last_status: Option<String>,
+    pub group: Option<String>,
+    pub version: Option<i64>,
+}
+
+impl EcsEvent {
+    /// The service the event is about: `detail.serviceName` or `detail.service` (service
+    /// actions), `detail.group` (`service:NAME`, task events), else the service ARN in
+    /// `resources` (deployment events carry nothing else), old short form `service/NAME` too.
+    pub fn service_name(&self) -> Option<&str> {
+        let detail = &self.detail;
+        detail
+            .service_name
+            .as_deref()
+            .or(detail.service.as_deref())
+            .or_else(|| detail.group.as_deref()?.strip_prefix("service:"))
+            .or_else(|| {
+                self.resources
+                    .iter()
+                    .find_map(|arn| service_arn_parts(arn).map(|(_, name)| name))
+            })
+            .filter(|name| !name.is_empty())
+    }
+
+    /// The cluster: from `detail.clusterArn`, the task ARN, or a new-format service ARN in
+    /// `resources`.
+    pub fn cluster_name(&self) -> Option<&str> {
+        let detail = &self.detail;
+        let from_cluster_arn = || {
+            detail
+                .cluster_arn
+                .as_deref()?
+                .rsplit_once(":cluster/")
+                .map(|(_, name)| name)
+        };
+        let from_task_arn = || {
+            let (_, rest) = detail.task_arn.as_deref()?.split_once(":task/")?;
+            rest.split_once('/').map(|(cluster, _)| cluster)
+        };
+        from_cluster_arn()
+            .or_else(from_task_arn)
+            .or_else(|| {
+                self.resources
+                    .iter()
+                    .find_map(|arn| service_arn_parts(arn)?.0)
+            })
+            .filter(|name| !name.is_empty())
+    }
+}
+
+/// `arn:…:service/CLUSTER/NAME` → (Some(CLUSTER), NAME); the old `arn:…:service/NAME` →
+/// (None, NAME).
+fn service_arn_parts(arn: &str) -> Option<(Option<&str>, &str)> {
+    let (_, rest) = arn.split_once(":service/")?;
+    Some(match rest.split_once('/') {
+        Some((cluster, name)) => (Some(cluster), name),
+        None => (None, rest),
+    })
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ListTasksResponse {

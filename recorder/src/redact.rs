@@ -108,6 +108,9 @@ pub fn redact(bundle: &mut Bundle) {
     for task in &mut bundle.manifest.selection.tasks {
         *task = redactor.text(task);
     }
+    if let Some(event) = &mut bundle.manifest.trigger_event {
+        redactor.value(event);
+    }
     bundle.manifest.redaction.enabled = true;
     // Accounts pseudonymised (how many distinct ids, not how many places).
     let accounts = u64::try_from(redactor.accounts.len()).unwrap_or(u64::MAX);

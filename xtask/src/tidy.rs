@@ -329,12 +329,13 @@ fn check_docs_examples(root: &Path, problems: &mut Vec<String>) {
 }
 
 /// Every case folder, `fixtures/<failure-mode>/<case>/`, sorted, with its path from the root
-/// for messages. `fixtures/golden/` holds frozen bundles of each format version, not cases, and
+/// for messages. `fixtures/golden/` holds frozen bundles of each format version, not cases,
+/// `fixtures/events/` EventBridge events from ECS (engine/cli/tests/events.rs), and
 /// `fixtures/real/` the real-incident corpus, checked by `check_real_cases`.
 fn case_dirs(root: &Path) -> Vec<(std::path::PathBuf, String)> {
     sorted_dirs(&root.join("fixtures"))
         .into_iter()
-        .filter(|d| !d.ends_with("golden") && !d.ends_with("real"))
+        .filter(|d| !d.ends_with("golden") && !d.ends_with("real") && !d.ends_with("events"))
         .flat_map(|mode| sorted_dirs(&mode))
         .map(|case_dir| {
             let name = case_dir

@@ -31,6 +31,14 @@ Exit codes:
   2  error: bad flags or configuration, unreadable input, no configuration rule, or a rule that
      failed to load or to run (a check that did not run has not passed)";
 
+/// For `history`: the exit codes.
+pub(crate) const HISTORY_HELP: &str = "\
+Exit codes:
+  0  no stop in the window, or only benign stops
+  1  at least one stop with a problem (a root cause, or one no rule could explain)
+  2  error: bad flags, an unreadable prefix, or a stored object that could not be read (the
+     summary is printed without it)";
+
 /// For `record`: what -v logs.
 pub(crate) const RECORD_HELP: &str = "Logging: -v logs each AWS call and its duration.";
 
@@ -116,10 +124,12 @@ pub(crate) enum Command {
         #[arg(long, help_heading = "Output")]
         force: bool,
     },
-    /// Diagnose a recorded bundle, or a folder of AWS CLI outputs, offline
+    /// Diagnose a recorded bundle, a folder of AWS CLI outputs or an ECS event, offline
     #[command(after_help = EXIT_HELP)]
     Replay {
-        /// A bundle file (.json or .json.gz) or a directory of AWS CLI JSON outputs
+        /// A bundle file (.json or .json.gz), a directory of AWS CLI JSON outputs, an EventBridge
+        /// event from ECS (or an SQS message or batch holding some), or s3://BUCKET/KEY of a
+        /// bundle the event-driven recorder stored
         input: PathBuf,
         /// Only this service's stopped tasks (repeatable)
         #[arg(long = "service", value_name = "NAME", help_heading = "Input")]
@@ -132,6 +142,30 @@ pub(crate) enum Command {
         max_tasks: Option<usize>,
         #[command(flatten)]
         view: ViewArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Summarise every incident the event-driven recorder stored: per service, stops and root causes
+    ///
+    /// Reads every bundle (and every stop kept as its event only) under an S3 prefix the
+    /// recorder writes (s3://BUCKET/bundles/…, docs/fleet.md) or a local copy of one, several at
+    /// once, diagnoses each with the rules, and counts each stopped task once: per service, its
+    /// stops, root causes with counts, first and last seen, and the trend over the window.
+    #[command(after_help = HISTORY_HELP)]
+    History {
+        /// s3://BUCKET/PREFIX, or a directory holding a copy of one (aws s3 sync)
+        source: String,
+        /// Only stops within this long before now, e.g. 24h or 7d
+        #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_duration, help_heading = "Input")]
+        since: std::time::Duration,
+        /// Only this service (repeatable)
+        #[arg(long = "service", value_name = "NAME", help_heading = "Input")]
+        services: Vec<String>,
+        /// Bundles read at once
+        #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256), help_heading = "Input")]
+        concurrency: u16,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Check task definitions and services against the configuration rules, before a deploy
     ///
@@ -177,6 +211,20 @@ pub(crate) enum Command {
         /// The rule id, e.g. app-missing-config
         rule: String,
     },
+}
+
+/// How to reach S3 for an s3:// input (the default credentials and Region otherwise).
+#[derive(Args, Clone, Default)]
+pub(crate) struct StoreArgs {
+    /// AWS profile for s3:// inputs (default: AWS_PROFILE, then the default profile)
+    #[arg(long, value_name = "NAME", help_heading = "S3 input")]
+    pub(crate) profile: Option<String>,
+    /// AWS Region for s3:// inputs (default: AWS_REGION, then the profile's)
+    #[arg(long, value_name = "REGION", help_heading = "S3 input")]
+    pub(crate) region: Option<String>,
+    /// Send S3 requests to this URL instead of AWS's (also AWS_ENDPOINT_URL)
+    #[arg(long, value_name = "URL", help_heading = "S3 input")]
+    pub(crate) endpoint_url: Option<String>,
 }
 
 /// How much of the report to show.
@@ -378,6 +426,22 @@ pub(crate) enum BundleCommand {
         /// Overwrite the output file if it exists
         #[arg(long)]
         force: bool,
+    },
+    /// Download a bundle the event-driven recorder stored in S3
+    ///
+    /// Writes the object as stored (gzip stays gzip), after checking that it is a bundle this
+    /// version reads.
+    Fetch {
+        /// s3://BUCKET/KEY
+        url: String,
+        /// Where to write it, `-` for standard output
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Overwrite the output file if it exists
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Rewrite a bundle of any older format version in the current one
     ///

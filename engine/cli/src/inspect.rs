@@ -151,6 +151,7 @@ fn describe_response(response: &Response) -> String {
         Response::DescribeTargetHealth(r) => (r.target_health_descriptions.len(), "target"),
         Response::DescribeTargetGroupAttributes(r) => (r.attributes.len(), "attribute"),
         Response::ListServices(r) => (r.service_arns.len(), "service ARN"),
+        Response::EcsEvents(r) => (r.events.len(), "EventBridge event"),
     };
     format!("{count} {noun}{}", if count == 1 { "" } else { "s" })
 }

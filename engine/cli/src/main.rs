@@ -61,6 +61,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
             since,
             max_tasks,
             view,
+            store,
         } => commands::diagnose::replay(
             global,
             input,
@@ -70,6 +71,23 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 max_tasks: *max_tasks,
             },
             *view,
+            store,
+        ),
+        Command::History {
+            source,
+            since,
+            services,
+            concurrency,
+            store,
+        } => commands::history::history(
+            global,
+            &commands::history::Query {
+                source: source.clone(),
+                since: *since,
+                services: services.clone(),
+                concurrency: usize::from(*concurrency),
+            },
+            store,
         ),
         Command::Lint {
             paths,
@@ -105,6 +123,12 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 output,
                 force,
             } => commands::bundle::upgrade(global, input, output, *force),
+            BundleCommand::Fetch {
+                url,
+                output,
+                force,
+                store,
+            } => commands::bundle::fetch(global, url, output, *force, store),
         },
         Command::Rules(command) => match command {
             RulesCommand::List => commands::rules::list(global),

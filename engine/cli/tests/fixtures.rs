@@ -123,8 +123,8 @@ fn case_dirs() -> Vec<PathBuf> {
     let mut cases: Vec<PathBuf> = Vec::new();
     for mode in std::fs::read_dir(&root).expect("fixtures") {
         let mode = mode.expect("entry").path();
-        if mode.ends_with("golden") {
-            continue; // Frozen bundles, not cases: golden.rs.
+        if mode.ends_with("golden") || mode.ends_with("events") {
+            continue; // Frozen bundles (golden.rs) and EventBridge events (events.rs), not cases.
         }
         for case in std::fs::read_dir(mode).expect("cases") {
             cases.push(case.expect("entry").path());

@@ -289,6 +289,18 @@ impl Report {
                 render_finding_markdown(&mut out, finding);
             }
         }
+        if !self.unexplained_events.is_empty() {
+            let _ = writeln!(out, "### EventBridge events no rule explains\n");
+            for event in &self.unexplained_events {
+                let _ = writeln!(
+                    out,
+                    "- {}: {}",
+                    md_cell(&event.describe()),
+                    md_cell(&event.next_step())
+                );
+            }
+            out.push('\n');
+        }
         if !self.missing_evidence.is_empty() {
             let _ = writeln!(out, "### Missing evidence\n");
             for missing in &self.missing_evidence {

@@ -242,6 +242,92 @@ pub struct Report {
     /// 0.2.0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checked: Option<Checked>,
+    /// EventBridge warnings and errors from ECS about a service (an event file, or the event
+    /// that made the Lambda record) that no finding explains; only when there are some (since
+    /// 0.2.0).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unexplained_events: Vec<UnexplainedEvent>,
+}
+
+/// A service-level EventBridge event from ECS with `eventType` `WARN` or `ERROR`
+/// (`SERVICE_TASK_START_IMPAIRED`, …) about a service no finding is about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnexplainedEvent {
+    pub service: Option<String>,
+    pub cluster: Option<String>,
+    pub detail_type: String,
+    pub event_name: String,
+    pub event_type: String,
+    pub time: Option<String>,
+    /// Where the event is in the bundle.
+    pub path: String,
+}
+
+impl UnexplainedEvent {
+    /// `service web (cluster prod): ECS Service Action SERVICE_TASK_START_IMPAIRED (WARN) at …`.
+    pub fn describe(&self) -> String {
+        let place = match (&self.service, &self.cluster) {
+            (Some(service), Some(cluster)) => format!("service {service} (cluster {cluster}): "),
+            (Some(service), None) => format!("service {service}: "),
+            _ => String::new(),
+        };
+        let when = self
+            .time
+            .as_ref()
+            .map(|time| format!(" at {time}"))
+            .unwrap_or_default();
+        format!(
+            "{place}{} {} ({}){when}",
+            self.detail_type, self.event_name, self.event_type
+        )
+    }
+
+    /// What to do about it: record the service, whose stopped tasks say why.
+    pub fn next_step(&self) -> String {
+        match (&self.service, &self.cluster) {
+            (Some(service), Some(cluster)) => format!(
+                "no rule explains it from the event alone; diagnose the service's stopped tasks: ecs-autopsy diagnose --cluster {cluster} --service {service}"
+            ),
+            _ => "no rule explains it from the event alone; diagnose the service's stopped tasks with ecs-autopsy diagnose".to_owned(),
+        }
+    }
+}
+
+/// The service-level warnings and errors no finding is about.
+fn unexplained_events(evidence: &Evidence, findings: &[Finding]) -> Vec<UnexplainedEvent> {
+    evidence
+        .ecs_events
+        .iter()
+        .filter(|located| {
+            let event = &located.value;
+            let level = event.detail.event_type.as_deref().unwrap_or_default();
+            let service_level =
+                event.detail_type.as_deref() != Some(recorder::events::TASK_STATE_CHANGE);
+            let service = event.service_name();
+            service_level
+                && matches!(level, "WARN" | "ERROR")
+                && !findings
+                    .iter()
+                    .any(|f| f.service.is_some() && f.service.as_deref() == service)
+        })
+        .map(|located| {
+            let event = &located.value;
+            UnexplainedEvent {
+                service: event.service_name().map(str::to_owned),
+                cluster: event.cluster_name().map(str::to_owned),
+                detail_type: event.detail_type.clone().unwrap_or_default(),
+                event_name: event.detail.event_name.clone().unwrap_or_default(),
+                event_type: event.detail.event_type.clone().unwrap_or_default(),
+                time: event
+                    .detail
+                    .created_at
+                    .or(event.detail.updated_at)
+                    .or(event.time)
+                    .map(|t| t.0.to_string()),
+                path: located.loc.path(),
+            }
+        })
+        .collect()
 }
 
 /// What `ecs-autopsy lint` checked: the configuration rules it ran, and the task definitions
@@ -448,7 +534,9 @@ impl Report {
             causes,
             left_out: evidence.left_out,
         };
+        let unexplained_events = unexplained_events(evidence, &findings);
         let problem = summary.undiagnosed > 0
+            || !unexplained_events.is_empty()
             || findings.iter().any(|f| {
                 matches!(
                     f.verdict,
@@ -475,6 +563,7 @@ impl Report {
             replaced_rules: notes.replaced.clone(),
             disabled_rules: notes.disabled.clone(),
             checked: None,
+            unexplained_events,
         }
     }
 
@@ -529,6 +618,7 @@ impl Report {
             replaced_rules: notes.replaced.clone(),
             disabled_rules: notes.disabled.clone(),
             checked: Some(checked),
+            unexplained_events: Vec::new(),
         }
     }
 
@@ -709,7 +799,12 @@ fn summary_counts(report: &Report) -> String {
             .map(|f| f.rule.as_str())
             .collect();
         causes.dedup();
-        return if causes.is_empty() {
+        return if causes.is_empty() && !report.unexplained_events.is_empty() {
+            format!(
+                "no stopped tasks in the bundle; {} EventBridge warning(s) no rule explains",
+                report.unexplained_events.len()
+            )
+        } else if causes.is_empty() {
             "no stopped tasks in the bundle".to_owned()
         } else {
             format!(

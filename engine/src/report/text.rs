@@ -167,6 +167,14 @@ impl Report {
                 render_finding_text(&mut out, finding, &p);
             }
         }
+        if !self.unexplained_events.is_empty() {
+            out.push('\n');
+            let _ = writeln!(out, "{}", p.bold("EventBridge events no rule explains"));
+            for event in &self.unexplained_events {
+                let _ = writeln!(out, "  {}", event.describe());
+                let _ = writeln!(out, "    {}", event.next_step());
+            }
+        }
         self.render_missing_and_errors_text(&mut out, &p);
         for replaced in &self.replaced_rules {
             let _ = writeln!(out, "\nnote: replaced built-in rule {replaced}");

@@ -8,14 +8,15 @@
 mod capture;
 mod elbv2;
 pub mod pace;
+pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-pub use aws_config::SdkConfig;
-use aws_config::{BehaviorVersion, Region};
+use aws_config::BehaviorVersion;
+pub use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials as _;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::DesiredStatus;

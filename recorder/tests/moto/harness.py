@@ -168,6 +168,8 @@ class Staged:
     service: str
     task_arns: list[str]
     secrets: list[str] = field(default_factory=list)
+    # The event-driven recorder's hub (scenario `hub`): bucket, topic, queues.
+    hub: dict[str, Any] | None = None
 
 
 def container_def(name: str, image: str, service: str, memory: int, **extra: Any) -> dict[str, Any]:
@@ -527,7 +529,8 @@ class Stage:
             for path, want in expect.items():
                 check(task_id_of(arn), t, path, want)
 
-        svcs = self.ecs.describe_services(cluster=CLUSTER, services=[self.service])["services"]
+        # A stage that holds no service (the hub account of scenario `hub`) has none to check.
+        svcs = self.ecs.describe_services(cluster=CLUSTER, services=[self.service])["services"] if self.service else [{}]
         if len(svcs) != 1:
             problems.append(f"describe_services returned {len(svcs)} services")
         else:
@@ -958,6 +961,84 @@ def scenario_accounts(st: Stage) -> Staged:
     return Staged(here.service, here.task_arns + there.task_arns)
 
 
+def _iso(value: Any) -> Any:
+    """boto3's datetimes back to the ISO strings an EventBridge event carries."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {k: _iso(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_iso(v) for v in value]
+    return value
+
+
+# The spoke stack's stopped-task rule (recorder/lambda/cloudformation/spoke.yaml, pattern a).
+STOPPED_TASK_PATTERN = {
+    "source": ["aws.ecs"],
+    "detail-type": ["ECS Task State Change"],
+    "detail": {
+        "lastStatus": ["STOPPED"],
+        "stoppedReason": [{"anything-but": {"prefix": "Scaling activity initiated by (deployment ecs-svc/"}}],
+    },
+}
+
+
+def scenario_hub(st: Stage) -> Staged:
+    """The event-driven recorder's world: in spoke account 222222222222 the cluster `prod` of the
+    `cluster` scenario (api OOM-killed, web exiting 0, billing missing a variable, three idle
+    services); in the hub (moto's default account) the bucket, the SNS topic with an SQS queue
+    subscribed as the report sink, and the hub queue that an EventBridge rule with the spoke
+    template's stopped-task pattern feeds. Each stopped task's `ECS Task State Change` event
+    (its DescribeTasks description with ISO timestamps, as ECS sends it) is put on the bus, so
+    the hub queue holds them when the scenario is announced. (In AWS the rule lives in the
+    spoke account and targets the hub queue across accounts; moto's bus runs it in the hub.)"""
+    import boto3
+    from botocore.config import Config
+
+    spoke = Stage(st.endpoint, account=OTHER_ACCOUNT)
+    spoke.network()
+    staged = scenario_cluster(spoke)
+    spoke.verify()
+
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+    cfg = Config(retries={"max_attempts": 1})
+    s3 = session.client("s3", endpoint_url=st.endpoint, config=cfg)
+    sns = session.client("sns", endpoint_url=st.endpoint, config=cfg)
+    sqs = session.client("sqs", endpoint_url=st.endpoint, config=cfg)
+    events = session.client("events", endpoint_url=st.endpoint, config=cfg)
+
+    bucket = "ecs-autopsy-hub"
+    s3.create_bucket(Bucket=bucket)
+    queue_url = sqs.create_queue(QueueName="ecs-autopsy-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sink_url = sqs.create_queue(QueueName="report-sink")["QueueUrl"]
+    sink_arn = sqs.get_queue_attributes(QueueUrl=sink_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = sns.create_topic(Name="ecs-autopsy-reports")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=sink_arn)
+    events.put_rule(Name="ecs-autopsy-stopped-tasks", EventPattern=json.dumps(STOPPED_TASK_PATTERN))
+    events.put_targets(Rule="ecs-autopsy-stopped-tasks", Targets=[{"Id": "hub-queue", "Arn": queue_arn}])
+
+    described = spoke.ecs.describe_tasks(cluster=CLUSTER, tasks=staged.task_arns)["tasks"]
+    entries = [{
+        "Source": "aws.ecs",
+        "DetailType": "ECS Task State Change",
+        "Resources": [task["taskArn"]],
+        "Detail": json.dumps(_iso(task)),
+    } for task in described]
+    for start in range(0, len(entries), 10):
+        result = events.put_events(Entries=entries[start:start + 10])
+        if result.get("FailedEntryCount"):
+            raise StagingError(f"put_events failed: {result}")
+    return Staged(staged.service, staged.task_arns, hub={
+        "account": OTHER_ACCOUNT,
+        "bucket": bucket,
+        "topic_arn": topic,
+        "queue_url": queue_url,
+        "sink_url": sink_url,
+    })
+
+
 SCENARIOS: dict[str, Callable[..., Staged]] = {
     "oom": scenario_oom,
     "exit-zero": scenario_exit_zero,
@@ -968,6 +1049,7 @@ SCENARIOS: dict[str, Callable[..., Staged]] = {
     "fleet": scenario_fleet,
     "cluster": scenario_cluster,
     "accounts": scenario_accounts,
+    "hub": scenario_hub,
 }
 
 
@@ -1062,6 +1144,8 @@ def main(argv: list[str]) -> int:
         "task_arns": staged.task_arns,
         "secrets": staged.secrets,
     }
+    if staged.hub is not None:
+        result["hub"] = staged.hub
     out.write(json.dumps(result) + "\n")
     out.flush()
 

@@ -1,4 +1,5 @@
-//! `bundle import`, `bundle inspect`, `bundle scan`, `bundle redact` and `bundle upgrade`.
+//! `bundle import`, `bundle inspect`, `bundle scan`, `bundle redact`, `bundle upgrade` and
+//! `bundle fetch`.
 
 use std::path::{Path, PathBuf};
 
@@ -139,6 +140,40 @@ pub(crate) fn upgrade(
     global.messages().note(format_args!(
         "{}: {what}, to {}",
         input.display(),
+        shown(output)
+    ));
+    Ok(0)
+}
+
+/// `bundle fetch`: an object the recorder stored, written as stored once it reads as a bundle.
+pub(crate) fn fetch(
+    global: &GlobalArgs,
+    url: &str,
+    output: &Path,
+    force: bool,
+    store: &crate::args::StoreArgs,
+) -> anyhow::Result<u8> {
+    let Some(parsed) = crate::commands::store::s3_url(url)? else {
+        anyhow::bail!("{url}: not an S3 URL (s3://BUCKET/KEY)");
+    };
+    refuse_to_clobber(output, force)?;
+    let config = load_config(global)?;
+    let bytes = crate::commands::store::get(store, &parsed)?;
+    // Never keep something this version could not replay under a bundle's name.
+    let bundle = recorder::Bundle::from_stored_for_diagnosis(&bytes, url, config.bundle)?;
+    if crate::commands::is_stdout(output) {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&bytes)?;
+        stdout.flush()?;
+    } else {
+        std::fs::write(output, &bytes)
+            .map_err(|err| anyhow::format_err!("cannot write {}: {err}", output.display()))?;
+    }
+    global.messages().note(format_args!(
+        "fetched {url} ({} bytes, {} call(s)) to {}",
+        bytes.len(),
+        bundle.calls.len(),
         shown(output)
     ));
     Ok(0)

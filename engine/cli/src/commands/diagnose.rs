@@ -66,16 +66,31 @@ impl Narrowing {
     }
 }
 
-/// `replay`: a bundle file, or a folder of AWS CLI outputs.
+/// `replay`: a bundle file, a folder of AWS CLI outputs, an event file, or a bundle in S3.
 pub(crate) fn replay(
     global: &GlobalArgs,
     input: &Path,
     narrowing: &Narrowing,
     view: ViewArgs,
+    store: &crate::args::StoreArgs,
 ) -> anyhow::Result<u8> {
     view.check(global)?;
     let setup = Setup::load(global, &[])?;
-    let mut input = ecs_autopsy::input::load(input, setup.config.bundle)?;
+    let mut input = match crate::commands::store::s3_url(&input.to_string_lossy())? {
+        Some(url) => {
+            let bytes = crate::commands::store::get(store, &url)?;
+            let name = url.to_string();
+            ecs_autopsy::input::Input {
+                bundle: recorder::Bundle::from_stored_for_diagnosis(
+                    &bytes,
+                    &name,
+                    setup.config.bundle,
+                )?,
+                skipped: Vec::new(),
+            }
+        }
+        None => ecs_autopsy::input::load(input, setup.config.bundle)?,
+    };
     global.messages().skipped(&input.skipped);
     let skipped_evidence = input.skipped_evidence();
     narrowing.apply(&mut input.bundle)?;

@@ -1,14 +1,16 @@
-//! One module per group of commands: `diagnose` (diagnose, record, replay), `bundle` and
-//! `rules`. Each command reads what it needs, calls the libraries, prints its output and
+//! One module per group of commands: `diagnose` (diagnose, record, replay), `bundle`,
+//! `history`, `lint` and `rules`; `store` reads S3 for them. Each command reads what it needs, calls the libraries, prints its output and
 //! returns the exit code; what they share is here.
 
 #![allow(clippy::print_stdout)]
 
 pub(crate) mod bundle;
 pub(crate) mod diagnose;
+pub(crate) mod history;
 pub(crate) mod lint;
 pub(crate) mod rules;
 pub(crate) mod scopes;
+pub(crate) mod store;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

@@ -6,8 +6,8 @@ use rhai::{Array, Dynamic, Map};
 
 use crate::model::Fact;
 use crate::runtime::api::{
-    EvidenceHandle, FailureHandle, ServiceHandle, TaskDefinitionHandle, TaskHandle, array, json,
-    option, string, task_handles,
+    EcsEventHandle, EvidenceHandle, FailureHandle, ServiceHandle, TaskDefinitionHandle, TaskHandle,
+    array, json, option, string, task_handles,
 };
 use crate::runtime::registry::Api;
 
@@ -117,6 +117,12 @@ pub(super) fn register(api: &mut Api<'_>) {
         })
         .func("failures()", "The `failures[]` entries of every DescribeTasks and RunTask response in the bundle, in call\norder: what ECS could not place or describe (`Failure`).", |ev: &mut EvidenceHandle| {
             array((0..ev.0.failures.len()).map(|index| FailureHandle {
+                ev: Arc::clone(&ev.0),
+                index,
+            }))
+        })
+        .func("ecs_events()", "The EventBridge events from ECS the bundle holds (an event file given to `replay`, the\nevent that made the Lambda record), in call order (`EcsEvent`).", |ev: &mut EvidenceHandle| {
+            array((0..ev.0.ecs_events.len()).map(|index| EcsEventHandle {
                 ev: Arc::clone(&ev.0),
                 index,
             }))

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use crate::model::{Fact, Subject};
 use crate::runtime::api::{
-    ContainerDefinitionHandle, ContainerHandle, FailureHandle, RhaiResult, ScriptFinding,
-    ServiceHandle, TaskDefinitionHandle, TaskHandle, json,
+    ContainerDefinitionHandle, ContainerHandle, EcsEventHandle, FailureHandle, RhaiResult,
+    ScriptFinding, ServiceHandle, TaskDefinitionHandle, TaskHandle, json,
 };
 use crate::runtime::registry::Api;
 
@@ -68,6 +68,9 @@ pub(super) fn register(api: &mut Api<'_>) {
         .func("finding(subject, message)", "A finding about a `failures[]` entry of DescribeTasks or RunTask, when there is no task to
 report on (a RunTask that placed nothing).", |failure: FailureHandle, message: &str| {
             new_finding(Subject::Failure(failure.index), message)
+        })
+        .func("finding(subject, message)", "A finding about an EventBridge event from ECS (a failed deployment, a service that cannot\nstart or place tasks), reported under the event's service, for bundles with no\nDescribeServices response.", |event: EcsEventHandle, message: &str| {
+            new_finding(Subject::Event(event.index), message)
         })
         .get("message", "The finding's message.", |f: &mut ScriptFinding| f.message.clone())
         .func("evidence(fact)", "Adds one `Fact` as evidence; returns the finding.", |f: &mut ScriptFinding, fact: Fact| {

@@ -7,6 +7,7 @@
 //! engine does not model read as Rhai maps and arrays. No setter is registered anywhere.
 
 mod container;
+mod ecs_event;
 mod evidence;
 mod failure;
 mod finding;
@@ -70,6 +71,13 @@ pub(crate) struct ContainerDefinitionHandle {
 /// One entry of a DescribeTasks or RunTask response's `failures[]`.
 #[derive(Debug, Clone)]
 pub(crate) struct FailureHandle {
+    ev: Ev,
+    index: usize,
+}
+
+/// One EventBridge event from ECS (`View::ecs_events`).
+#[derive(Debug, Clone)]
+pub(crate) struct EcsEventHandle {
     ev: Ev,
     index: usize,
 }
@@ -350,6 +358,7 @@ pub(crate) fn register(engine: &mut Engine) -> Vec<TypeDoc> {
     container::register(&mut api);
     task_definition::register(&mut api);
     failure::register(&mut api);
+    ecs_event::register(&mut api);
     service::register(&mut api);
     log_line::register(&mut api);
     finding::register(&mut api);
