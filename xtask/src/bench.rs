@@ -120,7 +120,8 @@ pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     std::fs::write(&out, &results)?;
     println!("{results}");
     eprintln!("xtask: wrote {}", out.display());
-    Ok(())
+    // Section 5: the Lambda package, built with cargo-lambda.
+    crate::lambda::run(root, &[])
 }
 
 struct Tool<'a> {

@@ -11,6 +11,7 @@ mod docs;
 mod fuzz;
 #[cfg(test)]
 mod fuzz_smoke;
+mod lambda;
 mod layers;
 mod moto;
 mod rule_copies;
@@ -28,6 +29,8 @@ tasks:
   docs    regenerate docs/rules/*.md and the README rule table from rules/*.rhai
   bless   re-run the fixture test accepting new snapshots (review the diff before committing)
   moto    install the pinned AWS emulator (moto) into target/moto-venv for the live tests
+  lambda  build the event-driven recorder's Lambda zip for x86_64 with cargo-lambda (pinned, from
+          PyPI, into target/lambda-venv), check it and write section 5 of bench/RESULTS.md
   bench   run the benchmarks and write bench/RESULTS.md (`--no-live` skips the emulator ones,
           `--aws-like-only` runs only the AWS-like one, `--delay-ms MS` its round trip);
           needs a release build, about 15 minutes
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Some("bless") => bless(),
         Some("bench") => bench::run(&root(), &args[1..]),
         Some("fuzz") => fuzz::run(&root(), &args[1..]),
+        Some("lambda") => lambda::run(&root(), &args[1..]),
         Some("moto") => moto::install(&root()).map(|python| println!("moto: {}", python.display())),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

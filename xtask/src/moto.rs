@@ -30,6 +30,16 @@ pub(crate) fn install_bench(root: &Path) -> anyhow::Result<PathBuf> {
     )
 }
 
+/// The Lambda packaging tools, `target/lambda-venv`: cargo-lambda and Zig
+/// (`recorder/lambda/requirements.txt`). Returns its Python; `cargo-lambda` is beside it.
+pub(crate) fn install_lambda(root: &Path) -> anyhow::Result<PathBuf> {
+    install_venv(
+        root,
+        "target/lambda-venv",
+        &["recorder/lambda/requirements.txt"],
+    )
+}
+
 fn install_venv(root: &Path, dir: &str, requirement_files: &[&str]) -> anyhow::Result<PathBuf> {
     let mut wanted = String::new();
     for file in requirement_files {

@@ -190,9 +190,10 @@ pub async fn handle_body(
     let mut bundle = match backend.record(&trigger).await {
         Ok(bundle) => bundle,
         Err(error) => {
-            // Keep the event so nothing is lost, and fail the message so it is retried (and
-            // dead-lettered if it keeps failing).
-            keep_event(backend, &trigger, &error).await?;
+            // Keep the event so nothing is lost (beside the event key, so that the retry
+            // still records), and fail the message so it is retried (and dead-lettered if it
+            // keeps failing).
+            keep_event_at(backend, &trigger, &keys::unrecorded_event(&trigger), &error).await?;
             return Err(error);
         }
     };
@@ -322,7 +323,16 @@ async fn keep_event(
     trigger: &Trigger,
     why: &str,
 ) -> Result<Outcome, String> {
-    let key = keys::event(trigger);
+    keep_event_at(backend, trigger, &keys::event(trigger), why).await
+}
+
+async fn keep_event_at(
+    backend: &impl Backend,
+    trigger: &Trigger,
+    key: &str,
+    why: &str,
+) -> Result<Outcome, String> {
+    let key = key.to_owned();
     let mut event = trigger.event.clone();
     // The same redaction a bundle gets: an event can carry environment overrides.
     let mut holder = Bundle::new(recorder::Source::Recorded, String::new());

@@ -4,7 +4,8 @@
 //! - `bundles/<account>/<region>/<cluster>/<service>/<yyyy-mm-dd>/<task-id>.json.gz`: a task's
 //!   bundle (`<eventName>-<event-id>.json.gz` for a deployment or service-action event);
 //! - `events/<account>/<region>/<cluster>/<service>/<yyyy-mm-dd>/<task-id>.json`: a stop kept
-//!   as its event only, past the storm limit or when nothing could be recorded;
+//!   as its event only, past the storm limit or when nothing names its cluster;
+//!   `<task-id>.unrecorded.json` when its recording failed (the message is retried);
 //! - `markers/storm/<account>/<region>/<cluster>/<service>/<revision>/<yyyy-mm-ddThh>/<n>`: the
 //!   n-th full recording of that service and revision in that hour;
 //! - `markers/notify/<account>/<region>/<cluster>/<service>/<rule>/<window-start>`: the report
@@ -79,6 +80,16 @@ pub fn bundle(trigger: &Trigger) -> String {
 pub fn event(trigger: &Trigger) -> String {
     format!(
         "events/{}/{}/{}.json",
+        place(trigger),
+        date(trigger.time),
+        name(trigger)
+    )
+}
+
+/// Where the event of a stop whose recording failed is kept until a retry records it.
+pub fn unrecorded_event(trigger: &Trigger) -> String {
+    format!(
+        "events/{}/{}/{}.unrecorded.json",
         place(trigger),
         date(trigger.time),
         name(trigger)
