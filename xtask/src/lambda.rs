@@ -23,6 +23,8 @@ pub(crate) struct Built {
     pub(crate) zip_bytes: u64,
     pub(crate) bootstrap_bytes: u64,
     pub(crate) seconds: f64,
+    /// Whether the build started with nothing of an earlier one in `target/` (a cold build).
+    pub(crate) cold: bool,
     pub(crate) glibc: (u32, u32),
 }
 
@@ -53,6 +55,9 @@ pub(crate) fn build(root: &Path) -> anyhow::Result<Built> {
         .parent()
         .context("the venv has a bin directory")?
         .to_path_buf();
+    let cold = !root
+        .join("target/x86_64-unknown-linux-gnu/release")
+        .exists();
     let started = Instant::now();
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
         .args([
@@ -116,6 +121,7 @@ pub(crate) fn build(root: &Path) -> anyhow::Result<Built> {
         zip_bytes,
         bootstrap_bytes: u64::try_from(bootstrap.len()).unwrap_or(u64::MAX),
         seconds,
+        cold,
         glibc,
     })
 }
@@ -166,11 +172,16 @@ fn render(built: &Built, arm64: &str) -> String {
          `cargo xtask lambda` (cargo-lambda and Zig from PyPI, pinned): `cargo lambda build --release \
          --x86-64 --output-format zip -p ecs-autopsy-lambda`.\n\n\
          | what | value |\n|---|---:|\n\
-         | build time of this run (release; incremental when `target/` holds an earlier build) | {:.0} s |\n\
+         | build time of this run (release, {}) | {:.0} s |\n\
          | `{}` | {:.1} MiB |\n\
          | `bootstrap` (x86-64 ELF) | {:.1} MiB |\n\
          | newest glibc symbol it needs | {}.{} (provided.al2023 has {}.{}) |\n\n\
          {arm64}\n",
+        if built.cold {
+            "cold: nothing built before"
+        } else {
+            "incremental: target/ held an earlier build"
+        },
         built.seconds,
         built
             .zip

@@ -11,12 +11,11 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read as _};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::time::Duration;
+use std::process::{Command, Output};
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use common::harness::{Harness, python};
 use common::{TempDir, isolated_binary, text};
 use ecs_autopsy_lambda::aws::Aws;
 use ecs_autopsy_lambda::{Outcome, Settings, handle_batch};
@@ -24,17 +23,6 @@ use serde_json::Value;
 
 fn root() -> PathBuf {
     common::workspace_root()
-}
-
-fn python() -> PathBuf {
-    let python = std::env::var_os("ECS_AUTOPSY_MOTO_PYTHON")
-        .map_or_else(|| root().join("target/moto-venv/bin/python"), PathBuf::from);
-    assert!(
-        python.exists(),
-        "the AWS emulator is not installed ({}): run `cargo xtask moto`, or the whole suite with `cargo xtask test`",
-        python.display()
-    );
-    python
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -55,43 +43,15 @@ struct Staged {
 
 /// moto with the hub scenario staged; stopped when dropped.
 struct Hub {
-    child: Child,
-    stdin: Option<ChildStdin>,
+    _harness: Harness,
     staged: Staged,
 }
 
 impl Hub {
     fn start() -> Hub {
-        let mut child = Command::new(python())
-            .arg(root().join("recorder/tests/moto/harness.py"))
-            .arg("hub")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the harness starts");
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("piped stdout");
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        if line.trim().is_empty() {
-            let _ = child.kill();
-            let mut stderr = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                let _ = pipe.read_to_string(&mut stderr);
-            }
-            panic!("the harness did not stage `hub`:\n{stderr}");
-        }
-        let staged: Staged =
-            serde_json::from_str(&line).unwrap_or_else(|err| panic!("{err}: {line}"));
-        assert!(
-            staged.endpoint.starts_with("http://127.0.0.1:"),
-            "loopback only: {}",
-            staged.endpoint
-        );
-        let stdin = child.stdin.take();
+        let (harness, staged) = Harness::start("hub", &[]);
         Hub {
-            child,
-            stdin,
+            _harness: harness,
             staged,
         }
     }
@@ -194,20 +154,6 @@ impl Hub {
     }
 }
 
-impl Drop for Hub {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        for _ in 0..50 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn rules() -> engine::rule::RuleSet {
     engine::rule::RuleSet::builtin(engine::runtime::Limits::default())
 }
@@ -261,7 +207,8 @@ fn stopped_task_events_become_stored_bundles_and_one_report_per_service_and_caus
     }
     assert_eq!(hub.keys(), keys, "nothing new in the bucket");
 
-    // Exactly one report per (service, cause), each the report `replay` gives of its bundle.
+    // Exactly one report per (service, cause), each the short report `replay --brief` gives of
+    // its bundle; the full report of the downloaded bundle names the same root cause.
     let reports = hub.reports();
     let subjects: BTreeSet<&str> = reports.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(
@@ -279,7 +226,7 @@ fn stopped_task_events_become_stored_bundles_and_one_report_per_service_and_caus
             .lines()
             .find_map(|line| line.strip_prefix("Bundle: "))
             .unwrap_or_else(|| panic!("{subject}: no bundle URL in {message}"));
-        let replay = hub.run(&["replay", url]);
+        let replay = hub.run(&["replay", url, "--brief"]);
         assert_eq!(replay.status.code(), Some(1), "{}", text(&replay.stderr));
         let report = text(&replay.stdout);
         assert!(!report.is_empty());
@@ -288,13 +235,21 @@ fn stopped_task_events_become_stored_bundles_and_one_report_per_service_and_caus
                 "\nBundle: {url}\nReplay: ecs-autopsy replay {url}\n"
             )),
             Some(report.as_str()),
-            "{subject}: the Lambda's report is `replay`'s, byte for byte"
+            "{subject}: the Lambda's report is `replay --brief`'s, byte for byte"
         );
         // The bundle keeps the event that triggered it, redacted like the rest.
         let dir = TempDir::new("fleet", subject);
         let file = dir.join("bundle.json.gz");
         let fetched = hub.run(&["bundle", "fetch", url, "-o", &file.to_string_lossy()]);
         assert_eq!(fetched.status.code(), Some(0), "{}", text(&fetched.stderr));
+        // Offline, the downloaded bundle gives the same full report as the stored one.
+        let online = hub.run(&["replay", url]);
+        let offline = hub.run(&["replay", &file.to_string_lossy()]);
+        assert_eq!(text(&offline.stdout), text(&online.stdout), "{subject}");
+        assert!(
+            text(&online.stdout).contains(subject.split(' ').nth(1).unwrap_or("?")),
+            "{subject}"
+        );
         let bundle = recorder::Bundle::read(&file).expect("the fetched bundle loads");
         let event = bundle
             .manifest

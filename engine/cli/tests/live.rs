@@ -9,25 +9,13 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read as _};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Child, Command, Output, Stdio};
 
+use common::harness::{Harness, python};
 use common::{TempDir, isolated_binary, text};
 
 fn root() -> PathBuf {
     common::workspace_root()
-}
-
-fn python() -> PathBuf {
-    let python = std::env::var_os("ECS_AUTOPSY_MOTO_PYTHON")
-        .map_or_else(|| root().join("target/moto-venv/bin/python"), PathBuf::from);
-    assert!(
-        python.exists(),
-        "the AWS emulator is not installed ({}): run `cargo xtask moto`, or the whole suite with `cargo xtask test`",
-        python.display()
-    );
-    python
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -42,8 +30,7 @@ struct Staged {
 
 /// A running emulator with one staged incident; stopped when dropped.
 struct Emulator {
-    child: Child,
-    stdin: Option<ChildStdin>,
+    _harness: Harness,
     staged: Staged,
 }
 
@@ -53,45 +40,9 @@ impl Emulator {
     }
 
     fn start_with(scenario: &str, options: &[&str]) -> Emulator {
-        let mut child = Command::new(python())
-            .arg(root().join("recorder/tests/moto/harness.py"))
-            .arg(scenario)
-            .args(options)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the harness starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (sender, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = sender.send(line);
-        });
-        let line = receiver
-            // Only a harness that hangs (one that fails exits, and ends the line) meets this.
-            .recv_timeout(Duration::from_mins(10))
-            .unwrap_or_default();
-        if line.trim().is_empty() {
-            let _ = child.kill();
-            let mut stderr = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                let _ = pipe.read_to_string(&mut stderr);
-            }
-            panic!("the harness did not stage `{scenario}`:\n{stderr}");
-        }
-        let staged: Staged =
-            serde_json::from_str(&line).unwrap_or_else(|err| panic!("{err}: {line}"));
-        assert!(
-            staged.endpoint.starts_with("http://127.0.0.1:"),
-            "tests only ever target loopback: {}",
-            staged.endpoint
-        );
-        let stdin = child.stdin.take();
+        let (harness, staged) = Harness::start(scenario, options);
         Emulator {
-            child,
-            stdin,
+            _harness: harness,
             staged,
         }
     }
@@ -107,20 +58,6 @@ impl Emulator {
             "--endpoint-url".to_owned(),
             self.staged.endpoint.clone(),
         ]
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        for _ in 0..50 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -211,11 +211,13 @@ pub async fn handle_body(
         return Ok(Outcome::Duplicate { key: bundle_key });
     }
 
-    // The report of the bundle as stored: what `ecs-autopsy replay` of it prints.
+    // The short report of the bundle as stored: what `ecs-autopsy replay --brief` of it
+    // prints (one line per cause and per unhealthy service); the bundle has the rest.
     let stored =
         Bundle::from_slice_for_diagnosis(&json, &bundle_key).map_err(|err| err.to_string())?;
-    let report = engine::diagnose(&Evidence::from_bundle(stored), rules);
-    let text = report.render_text(false);
+    let mut report = engine::diagnose(&Evidence::from_bundle(stored), rules);
+    report.drop_timelines();
+    let text = report.render_brief_text();
     let mut notified = Vec::new();
     let mut already_notified = Vec::new();
     if let Some(_topic) = &settings.topic_arn {
