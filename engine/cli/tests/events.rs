@@ -270,3 +270,64 @@ fn a_file_that_is_neither_a_bundle_nor_an_event_says_so_on_one_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn history_reads_a_local_copy_of_the_recorder_layout_and_names_what_it_cannot_read() {
+    let dir = TempDir::new("events", "history");
+    // The bundle's stopped task is of service `reports`; its key names the same service.
+    let place = dir.join("bundles/111122223333/us-east-1/prod/reports/2026-12-05");
+    std::fs::create_dir_all(&place).expect("mkdir");
+    let oom = common::workspace_root().join("fixtures/oom-container-limit/exit-137/bundle.json");
+    std::fs::copy(&oom, place.join("one.json")).expect("copy");
+    let kept = dir.join("events/111122223333/us-east-1/prod/reports/2026-12-05");
+    std::fs::create_dir_all(&kept).expect("mkdir");
+    std::fs::copy(
+        events_dir().join("task-elb-health-check-failed-fargate.json"),
+        kept.join("7e12d648155541fbb8a922c39b586f82.json"),
+    )
+    .expect("copy");
+    let home = TempDir::new("events", "history-home");
+    let run = |extra: &[&str]| {
+        isolated_binary(&home)
+            .args(["--no-config", "history"])
+            .arg(&*dir)
+            .args(["--since", "36500d"])
+            .args(extra)
+            .output()
+            .expect("the binary runs")
+    };
+    let output = run(&["--format", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(
+        (json["bundles"].as_u64(), json["events_only"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let api = &json["services"][0];
+    assert_eq!(api["service"], "reports");
+    assert_eq!(api["stops"], 2);
+    assert_eq!(api["causes"][0]["cause"], "oom-container-limit");
+    assert_eq!(api["causes"][1]["kind"], "event-only");
+
+    let markdown = run(&["--format", "markdown"]);
+    assert!(
+        text(&markdown.stdout).contains("| reports | prod | us-east-1 | 111122223333 | 2 | 2 |"),
+        "{}",
+        text(&markdown.stdout)
+    );
+
+    // A broken object is named on one line, counted out, and the run exits 2.
+    std::fs::write(place.join("broken.json.gz"), b"\x1f\x8b not gzip").expect("write");
+    let output = run(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("broken.json.gz") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert!(
+        text(&output.stdout).contains("reports · prod · us-east-1 · 111122223333: 2 stop(s)"),
+        "{}",
+        text(&output.stdout)
+    );
+}
