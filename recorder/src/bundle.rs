@@ -874,12 +874,7 @@ impl Bundle {
             .canonical_json()
             .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))?;
         let bytes = if path.extension().is_some_and(|ext| ext == "gz") {
-            // The gzip header carries no name and a zero mtime, so output is reproducible.
-            let mut encoder = flate2::GzBuilder::new()
-                .mtime(0)
-                .write(Vec::new(), flate2::Compression::default());
-            encoder.write_all(&json)?;
-            encoder.finish()?
+            gzip(&json)?
         } else {
             json
         };
@@ -905,6 +900,16 @@ impl Bundle {
 pub fn upgrade(mut bundle: Bundle) -> Bundle {
     bundle.manifest.format_version = FORMAT_VERSION;
     bundle
+}
+
+/// `bytes` gzip-compressed as bundles are written: the header carries no name and a zero
+/// mtime, so the output is reproducible.
+pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes)?;
+    encoder.finish()
 }
 
 /// Reads a file, gunzipping it when it starts with the gzip magic bytes.

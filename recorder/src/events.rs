@@ -87,9 +87,17 @@ pub fn find(value: &Value) -> Option<Result<Vec<Found>, String>> {
                     _ => problems.push(format!("{at} is missing or not an event")),
                 }
             }
+            // A message that cannot be read may have held the answer: the file is refused,
+            // naming it, rather than diagnosed without it.
             Some(if found.is_empty() {
                 Err(format!(
                     "an SQS batch with no EventBridge event in it: {}",
+                    problems.join("; ")
+                ))
+            } else if !problems.is_empty() {
+                Err(format!(
+                    "an SQS batch with {} message(s) that are not EventBridge events: {}",
+                    problems.len(),
                     problems.join("; ")
                 ))
             } else {
@@ -102,8 +110,8 @@ pub fn find(value: &Value) -> Option<Result<Vec<Found>, String>> {
 
 /// The calls that hold these events: one `events EcsEvents` call with every distinct event
 /// (by `id`), and one `ecs DescribeTasks` call per task that a task-state-change event
-/// describes (its newest `detail.version`). `source_file` names the file in both.
-pub fn to_calls(found: &[Found], source_file: Option<&str>) -> Result<Vec<Call>, String> {
+/// describes (its newest `detail.version`). The caller names their `source_file`.
+pub fn to_calls(found: &[Found]) -> Result<Vec<Call>, String> {
     let mut seen_ids = std::collections::BTreeSet::new();
     let mut kept: Vec<&Found> = Vec::new();
     for item in found {
@@ -115,34 +123,30 @@ pub fn to_calls(found: &[Found], source_file: Option<&str>) -> Result<Vec<Call>,
     }
     let mut calls = Vec::new();
 
-    // Per task ARN, the newest description.
-    let mut tasks: BTreeMap<&str, (i64, &Found)> = BTreeMap::new();
-    for item in &kept {
-        if item.event.get("detail-type").and_then(Value::as_str) != Some(TASK_STATE_CHANGE) {
-            continue;
-        }
-        let detail = &item.event["detail"];
-        let Some(arn) = detail.get("taskArn").and_then(Value::as_str) else {
+    // Per task ARN, the newest description (the first of equal versions), in delivery order.
+    let mut newest: BTreeMap<&str, (i64, usize)> = BTreeMap::new();
+    for (index, item) in kept.iter().enumerate() {
+        let Some(arn) = task_arn(item) else {
             continue;
         };
-        let version = detail.get("version").and_then(Value::as_i64).unwrap_or(0);
-        match tasks.get(arn) {
-            Some((old, _)) if *old >= version => {}
-            _ => {
-                tasks.insert(arn, (version, item));
-            }
+        let version = item.event["detail"]
+            .get("version")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        if newest.get(arn).is_none_or(|(old, _)| version > *old) {
+            newest.insert(arn, (version, index));
         }
     }
-    let mut described: Vec<&Found> = tasks.into_values().map(|(_, item)| item).collect();
-    described.sort_by_key(|item| {
-        kept.iter()
-            .position(|k| std::ptr::eq(*k, *item))
-            .unwrap_or(usize::MAX)
-    });
-    for item in described {
+    for (index, item) in kept.iter().enumerate() {
+        if task_arn(item)
+            .and_then(|arn| newest.get(arn))
+            .map(|(_, i)| *i)
+            != Some(index)
+        {
+            continue;
+        }
         let response = serde_json::json!({ "tasks": [item.event["detail"].clone()] });
         let mut call = new_call(Operation::DescribeTasks, &response)?;
-        call.source_file = source_file.map(str::to_owned);
         call.source_root = Some(format!("tasks[0]={}detail", prefix(&item.at)));
         calls.push(call);
     }
@@ -152,7 +156,6 @@ pub fn to_calls(found: &[Found], source_file: Option<&str>) -> Result<Vec<Call>,
         Operation::EcsEvents,
         &serde_json::json!({ "events": events }),
     )?;
-    call.source_file = source_file.map(str::to_owned);
     if let [only] = kept.as_slice() {
         call.source_root = Some(format!(
             "events[0]={}",
@@ -161,6 +164,13 @@ pub fn to_calls(found: &[Found], source_file: Option<&str>) -> Result<Vec<Call>,
     }
     calls.push(call);
     Ok(calls)
+}
+
+/// The task a task-state-change event describes.
+fn task_arn(item: &Found) -> Option<&str> {
+    (item.event.get("detail-type").and_then(Value::as_str) == Some(TASK_STATE_CHANGE))
+        .then(|| item.event["detail"].get("taskArn").and_then(Value::as_str))
+        .flatten()
 }
 
 /// `Records[0].body` → `Records[0].body.`; the whole document → ``.
@@ -209,10 +219,18 @@ mod tests {
         assert_eq!(find(&event).and_then(Result::ok).map(|f| f.len()), Some(1));
         let body = Value::String(event.to_string());
         assert_eq!(find(&body).and_then(Result::ok).map(|f| f.len()), Some(1));
-        let lambda = serde_json::json!({"Records": [{"body": event.to_string()}, {"body": "{}"}]});
+        let lambda = serde_json::json!({"Records": [{"body": event.to_string()}]});
         let found = find(&lambda).and_then(Result::ok).unwrap_or_default();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].at, "Records[0].body");
+        // A message that is not an event refuses the batch, naming it: it may have held the
+        // answer.
+        let mixed = serde_json::json!({"Records": [{"body": event.to_string()}, {"body": "{}"}]});
+        let refused = find(&mixed).and_then(Result::err).unwrap_or_default();
+        assert!(
+            refused.contains("Records[1].body is not an EventBridge event"),
+            "{refused}"
+        );
         let cli = serde_json::json!({"Messages": [{"Body": event.to_string()}]});
         assert_eq!(
             find(&cli).and_then(Result::ok).map(|f| f[0].at.clone()),
@@ -239,7 +257,7 @@ mod tests {
             at: String::new(),
         })
         .collect();
-        let calls = to_calls(&found, Some("events.json")).unwrap_or_default();
+        let calls = to_calls(&found).unwrap_or_default();
         assert_eq!(calls.len(), 2);
         assert_eq!(calls[0].operation, "DescribeTasks");
         let response = calls[0]

@@ -285,7 +285,8 @@ fn collect_inputs(path: &Path, inputs: &mut Vec<Input>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Every regular file below `dir`, recursively, in no particular order (callers sort).
+pub fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)
         .map_err(|err| std::io::Error::new(err.kind(), format!("{}: {err}", dir.display())))?
     {
@@ -328,7 +329,7 @@ fn read_calls(reader: impl std::io::Read, name: &str) -> Result<Vec<Call>, Strin
         )
     })?;
     if let Some(found) = crate::events::find(&value) {
-        return crate::events::to_calls(&found?, None);
+        return crate::events::to_calls(&found?);
     }
     let (value, root) = reshape(value)?;
     let operation = detect_operation(&value)?;

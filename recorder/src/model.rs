@@ -291,48 +291,34 @@ impl EcsEvent {
             .as_deref()
             .or(detail.service.as_deref())
             .or_else(|| detail.group.as_deref()?.strip_prefix("service:"))
-            .or_else(|| {
-                self.resources
-                    .iter()
-                    .find_map(|arn| service_arn_parts(arn).map(|(_, name)| name))
-            })
+            .or_else(|| self.resources.iter().find_map(|arn| service_arn_name(arn)))
             .filter(|name| !name.is_empty())
     }
 
-    /// The cluster: from `detail.clusterArn`, the task ARN, or a new-format service ARN in
-    /// `resources`.
-    pub fn cluster_name(&self) -> Option<&str> {
+    /// The cluster: from `detail.clusterArn`, else the task ARN or a new-format service ARN
+    /// in `resources` (`crate::import::ArnParts`).
+    pub fn cluster_name(&self) -> Option<String> {
         let detail = &self.detail;
-        let from_cluster_arn = || {
+        let from_cluster_arn = detail
+            .cluster_arn
+            .as_deref()
+            .and_then(|arn| arn.rsplit_once(":cluster/"))
+            .map(|(_, name)| name.to_owned())
+            .filter(|name| !name.is_empty());
+        from_cluster_arn.or_else(|| {
             detail
-                .cluster_arn
-                .as_deref()?
-                .rsplit_once(":cluster/")
-                .map(|(_, name)| name)
-        };
-        let from_task_arn = || {
-            let (_, rest) = detail.task_arn.as_deref()?.split_once(":task/")?;
-            rest.split_once('/').map(|(cluster, _)| cluster)
-        };
-        from_cluster_arn()
-            .or_else(from_task_arn)
-            .or_else(|| {
-                self.resources
-                    .iter()
-                    .find_map(|arn| service_arn_parts(arn)?.0)
-            })
-            .filter(|name| !name.is_empty())
+                .task_arn
+                .iter()
+                .chain(&self.resources)
+                .find_map(|arn| crate::import::ArnParts::parse(arn)?.cluster)
+        })
     }
 }
 
-/// `arn:…:service/CLUSTER/NAME` → (Some(CLUSTER), NAME); the old `arn:…:service/NAME` →
-/// (None, NAME).
-fn service_arn_parts(arn: &str) -> Option<(Option<&str>, &str)> {
+/// The service's name in `arn:…:service/CLUSTER/NAME` and in the old `arn:…:service/NAME`.
+fn service_arn_name(arn: &str) -> Option<&str> {
     let (_, rest) = arn.split_once(":service/")?;
-    Some(match rest.split_once('/') {
-        Some((cluster, name)) => (Some(cluster), name),
-        None => (None, rest),
-    })
+    rest.rsplit('/').next()
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

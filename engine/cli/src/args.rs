@@ -148,8 +148,9 @@ pub(crate) enum Command {
     /// Summarise every incident the event-driven recorder stored: per service, stops and root causes
     ///
     /// Reads every bundle (and every stop kept as its event only) under an S3 prefix the
-    /// recorder writes (s3://BUCKET/bundles/…, docs/fleet.md) or a local copy of one, several at
-    /// once, diagnoses each with the rules, and counts each stopped task once: per service, its
+    /// recorder writes (s3://BUCKET/bundles/…, docs/fleet.md) or a local copy of one (any other
+    /// bundle or event file below it too; not the recorder's markers), several at once,
+    /// diagnoses each with the rules, and counts each stopped task once: per service, its
     /// stops, root causes with counts, first and last seen, and the trend over the window.
     #[command(after_help = HISTORY_HELP)]
     History {

@@ -316,6 +316,24 @@ fn history_reads_a_local_copy_of_the_recorder_layout_and_names_what_it_cannot_re
         text(&markdown.stdout)
     );
 
+    // A name from a key or a bundle cannot send escape sequences to the terminal.
+    let hostile = dir.join("events/111122223333/us-east-1/prod/evil\u{1b}[2J/2026-12-05");
+    std::fs::create_dir_all(&hostile).expect("mkdir");
+    std::fs::copy(
+        events_dir().join("task-standalone-exit1-fargate.json"),
+        hostile.join("x.json"),
+    )
+    .expect("copy");
+    let shown = run(&[]);
+    assert!(!shown.stdout.contains(&0x1b), "{}", text(&shown.stdout));
+    assert!(
+        text(&shown.stdout).contains("evil\\u{1b}[2J"),
+        "{}",
+        text(&shown.stdout)
+    );
+    let shown = run(&["--format", "markdown"]);
+    assert!(!shown.stdout.contains(&0x1b));
+
     // A broken object is named on one line, counted out, and the run exits 2.
     std::fs::write(place.join("broken.json.gz"), b"\x1f\x8b not gzip").expect("write");
     let output = run(&[]);
@@ -330,4 +348,40 @@ fn history_reads_a_local_copy_of_the_recorder_layout_and_names_what_it_cannot_re
         "{}",
         text(&output.stdout)
     );
+}
+
+#[test]
+fn history_reads_bundles_and_events_outside_the_recorder_layout_too() {
+    let dir = TempDir::new("events", "history-loose");
+    std::fs::copy(
+        common::workspace_root().join("fixtures/oom-container-limit/exit-137/bundle.json"),
+        dir.join("incident.json"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        events_dir().join("task-elb-health-check-failed-fargate.json"),
+        dir.join("event.json"),
+    )
+    .expect("copy");
+    std::fs::write(dir.join("notes.txt"), "not JSON, not read").expect("write");
+    let home = TempDir::new("events", "history-loose-home");
+    let output = isolated_binary(&home)
+        .args(["--no-config", "history"])
+        .arg(&*dir)
+        .args(["--since", "36500d", "--format", "json"])
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(
+        (json["bundles"].as_u64(), json["events_only"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let services: Vec<&str> = json["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .filter_map(|s| s["service"].as_str())
+        .collect();
+    assert_eq!(services, ["reports", "sin-web_service-dev"]);
 }

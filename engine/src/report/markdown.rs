@@ -427,7 +427,7 @@ fn md_cell(text: &str) -> String {
 /// Text for running Markdown (messages, hints): the characters that make links, images and
 /// HTML tags backslash-escaped, then `md_cell`, so that a log line quoted in a message cannot become
 /// a link, an image or a tag in the ticket the report is pasted into.
-pub(super) fn md_text(text: &str) -> String {
+pub fn md_text(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '\\' | '[' | ']' | '<' | '>') {

@@ -13,6 +13,8 @@ mod rank;
 mod story;
 mod text;
 
+pub use markdown::md_text;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -314,7 +316,7 @@ fn unexplained_events(evidence: &Evidence, findings: &[Finding]) -> Vec<Unexplai
             let event = &located.value;
             UnexplainedEvent {
                 service: event.service_name().map(str::to_owned),
-                cluster: event.cluster_name().map(str::to_owned),
+                cluster: event.cluster_name(),
                 detail_type: event.detail_type.clone().unwrap_or_default(),
                 event_name: event.detail.event_name.clone().unwrap_or_default(),
                 event_type: event.detail.event_type.clone().unwrap_or_default(),

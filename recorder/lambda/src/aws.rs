@@ -40,7 +40,7 @@ impl Aws {
         let regional = self
             .sdk
             .to_builder()
-            .region(aws_config_region(&trigger.region))
+            .region(recorder::live::Region::new(trigger.region.clone()))
             .build();
         match &self.role_template {
             Some(template) => {
@@ -52,10 +52,6 @@ impl Aws {
             None => Ok(regional),
         }
     }
-}
-
-fn aws_config_region(region: &str) -> recorder::live::Region {
-    recorder::live::Region::new(region.to_owned())
 }
 
 /// What is recorded for a trigger: the task and its service's recent stops, or the service.

@@ -202,7 +202,8 @@ pub async fn handle_body(
     let json = bundle
         .canonical_json()
         .map_err(|err| format!("cannot write the bundle: {err}"))?;
-    let gzipped = gzip(&json).map_err(|err| format!("cannot compress the bundle: {err}"))?;
+    let gzipped = recorder::bundle::gzip(&json)
+        .map_err(|err| format!("cannot compress the bundle: {err}"))?;
     if backend
         .put_if_absent(&bundle_key, gzipped, "application/gzip")
         .await?
@@ -335,10 +336,9 @@ async fn keep_event_at(
     why: &str,
 ) -> Result<Outcome, String> {
     let key = key.to_owned();
-    let mut event = trigger.event.clone();
     // The same redaction a bundle gets: an event can carry environment overrides.
     let mut holder = Bundle::new(recorder::Source::Recorded, String::new());
-    holder.manifest.trigger_event = Some(std::mem::take(&mut event));
+    holder.manifest.trigger_event = Some(trigger.event.clone());
     recorder::redact::redact(&mut holder);
     let event = holder.manifest.trigger_event.unwrap_or_default();
     let body = serde_json::to_vec_pretty(&event).map_err(|err| err.to_string())?;
@@ -380,7 +380,7 @@ pub fn attach_trigger(bundle: &mut Bundle, trigger: &Trigger) -> Result<(), Stri
         Kind::Task { arn, .. } => !described(arn),
         Kind::Service { .. } => false,
     };
-    for mut call in recorder::events::to_calls(&found, None)? {
+    for mut call in recorder::events::to_calls(&found)? {
         let is_task = call.known_operation() == Some(recorder::Operation::DescribeTasks);
         if is_task && !keep_task {
             continue;
@@ -392,13 +392,4 @@ pub fn attach_trigger(bundle: &mut Bundle, trigger: &Trigger) -> Result<(), Stri
         bundle.manifest.cluster.clone_from(&trigger.cluster);
     }
     Ok(())
-}
-
-fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    use std::io::Write as _;
-    let mut encoder = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes)?;
-    encoder.finish()
 }

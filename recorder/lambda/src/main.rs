@@ -29,12 +29,12 @@ async fn main() -> Result<(), Error> {
 }
 
 /// The function's own configuration: its role's credentials and Region from the Lambda
-/// environment (`AWS_ENDPOINT_URL` is honoured, which the offline tests use).
+/// environment, as the SDK's default chain reads them (`AWS_REGION`, `AWS_ENDPOINT_URL`).
 async fn aws_config_from_env() -> recorder::live::SdkConfig {
     let settings = recorder::live::AwsSettings {
         profile: None,
-        region: std::env::var("AWS_REGION").ok(),
-        endpoint_url: std::env::var("AWS_ENDPOINT_URL").ok(),
+        region: None,
+        endpoint_url: None,
         max_attempts: 5,
         attempt_timeout: std::time::Duration::from_secs(20),
         operation_timeout: std::time::Duration::from_mins(1),

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use recorder::events::{DEPLOYMENT_STATE_CHANGE, SERVICE_ACTION, TASK_STATE_CHANGE};
+use recorder::import::ArnParts;
 use recorder::time::Timestamp;
 
 /// What the event is about.
@@ -71,59 +72,37 @@ pub fn parse(body: &str) -> Result<Trigger, Invalid> {
 
 /// The trigger an EventBridge event describes.
 pub fn from_event(event: Value) -> Result<Trigger, Invalid> {
-    let str_at = |pointer: &str| {
-        event
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let detail_type = str_at("/detail-type").unwrap_or_default();
-    if let Some(source) = str_at("/source")
+    let typed: recorder::model::EcsEvent = serde_json::from_value(event.clone())
+        .map_err(|err| format!("the event does not have the shape of an ECS event: {err}"))?;
+    if let Some(source) = typed.source.as_deref()
         && source != "aws.ecs"
     {
         return Err(format!(
             "the event comes from `{source}`, not from ECS (`aws.ecs`)"
         ));
     }
-    let resources: Vec<String> = event
-        .get("resources")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let task_arn = str_at("/detail/taskArn");
-    let cluster_arn = str_at("/detail/clusterArn");
+    let detail = &typed.detail;
 
     // Where it lives: the ARNs first, the envelope only as a fallback.
-    let arns: Vec<&str> = task_arn
+    let parsed: Vec<ArnParts> = detail
+        .task_arn
         .iter()
-        .chain(cluster_arn.iter())
-        .chain(resources.iter())
-        .map(String::as_str)
+        .chain(&detail.cluster_arn)
+        .chain(&typed.resources)
+        .filter_map(|arn| ArnParts::parse(arn))
         .collect();
-    let arn_field = |index: usize| {
-        arns.iter().find_map(|arn| {
-            let field = arn.split(':').nth(index)?;
-            (!field.is_empty()).then(|| field.to_owned())
-        })
-    };
-    let account = arn_field(4)
-        .or_else(|| str_at("/account"))
+    let account = parsed
+        .iter()
+        .find_map(|p| p.account.clone())
+        .or_else(|| typed.account.clone())
         .ok_or("the event names no account (no ARN with one, no `account`)")?;
-    let region = arn_field(3)
-        .or_else(|| str_at("/region"))
+    let region = parsed
+        .iter()
+        .find_map(|p| p.region.clone())
+        .or_else(|| typed.region.clone())
         .ok_or("the event names no Region (no ARN with one, no `region`)")?;
 
-    let typed: recorder::model::EcsEvent = serde_json::from_value(event.clone())
-        .map_err(|err| format!("the event does not have the shape of an ECS event: {err}"))?;
-    let cluster = typed.cluster_name().map(str::to_owned);
-    let service = typed.service_name().map(str::to_owned);
-
+    // Task times are not in the typed detail; they are read as leniently (ISO or epoch).
     let time_at = |pointer: &str| -> Option<Timestamp> {
         match event.pointer(pointer)? {
             Value::String(text) => Timestamp::parse_iso(text),
@@ -131,22 +110,27 @@ pub fn from_event(event: Value) -> Result<Trigger, Invalid> {
             _ => None,
         }
     };
-    let event_time = time_at("/time");
+    let event_time = typed.time.map(|t| t.0);
+    let detail_type = typed.detail_type.clone().unwrap_or_default();
 
     let (kind, time) = match detail_type.as_str() {
         TASK_STATE_CHANGE => {
-            let arn = task_arn.ok_or("a task state change event with no `detail.taskArn`")?;
+            let arn = detail
+                .task_arn
+                .clone()
+                .ok_or("a task state change event with no `detail.taskArn`")?;
             let id = arn.rsplit('/').next().unwrap_or_default().to_owned();
             if id.is_empty() {
                 return Err(format!("`detail.taskArn` `{arn}` names no task id"));
             }
-            let revision = str_at("/detail/taskDefinitionArn")
-                .and_then(|arn| {
-                    arn.rsplit_once(":task-definition/")
-                        .map(|(_, name)| name.to_owned())
-                })
-                .unwrap_or_else(|| "unknown-revision".to_owned());
-            let version = event.pointer("/detail/version").and_then(Value::as_i64);
+            let revision = event
+                .pointer("/detail/taskDefinitionArn")
+                .and_then(Value::as_str)
+                .and_then(|arn| arn.rsplit_once(":task-definition/"))
+                .map_or_else(
+                    || "unknown-revision".to_owned(),
+                    |(_, name)| name.to_owned(),
+                );
             let time = time_at("/detail/stoppedAt")
                 .or_else(|| time_at("/detail/stoppingAt"))
                 .or(event_time);
@@ -154,24 +138,27 @@ pub fn from_event(event: Value) -> Result<Trigger, Invalid> {
                 Kind::Task {
                     arn,
                     id,
-                    version,
+                    version: detail.version,
                     revision,
                 },
                 time,
             )
         }
         DEPLOYMENT_STATE_CHANGE | SERVICE_ACTION => {
-            let event_name = str_at("/detail/eventName").unwrap_or_default();
-            let name = str_at("/id")
-                .or_else(|| str_at("/detail/deploymentId"))
+            let name = typed
+                .id
+                .clone()
+                .or_else(|| detail.deployment_id.clone())
                 .ok_or("the event has no `id`")?;
-            let time = time_at("/detail/updatedAt")
-                .or_else(|| time_at("/detail/createdAt"))
+            let time = detail
+                .updated_at
+                .or(detail.created_at)
+                .map(|t| t.0)
                 .or(event_time);
             (
                 Kind::Service {
                     detail_type: detail_type.clone(),
-                    event_name,
+                    event_name: detail.event_name.clone().unwrap_or_default(),
                     name,
                 },
                 time,
@@ -180,6 +167,8 @@ pub fn from_event(event: Value) -> Result<Trigger, Invalid> {
         other => return Err(format!("the tool does not record `{other}` events")),
     };
     let time = time.ok_or("the event holds no time (no `time`, no task or deployment time)")?;
+    let cluster = typed.cluster_name();
+    let service = typed.service_name().map(str::to_owned);
     Ok(Trigger {
         event,
         kind,

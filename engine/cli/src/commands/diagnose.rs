@@ -355,11 +355,7 @@ where
         });
         observer
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::commands::runtime()?;
     let bundle = runtime.block_on(async {
         let mut sdk = recorder::live::load_sdk_config(settings).await?;
         if let Some(role_arn) = role_arn {

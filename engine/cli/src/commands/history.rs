@@ -130,7 +130,7 @@ pub(crate) fn history(global: &GlobalArgs, query: &Query, store: &StoreArgs) -> 
         now.millis
             .saturating_sub(i64::try_from(query.since.as_millis()).unwrap_or(i64::MAX)),
     );
-    let runtime = crate::commands::store::runtime()?;
+    let runtime = crate::commands::runtime()?;
     let (reads, unreadable) = runtime.block_on(read_all(&setup, query, store))?;
     let history = summarise(query, &reads, unreadable, since, now);
     let text = match global.format {
@@ -182,7 +182,7 @@ async fn read_all(
             None => {
                 let root = PathBuf::from(&query.source);
                 let mut files = Vec::new();
-                walk(&root, &mut files)
+                recorder::import::walk(&root, &mut files)
                     .with_context(|| format!("{}: cannot read the directory", root.display()))?;
                 files.sort();
                 let names = files
@@ -228,36 +228,22 @@ async fn read_all(
     Ok((reads, unreadable))
 }
 
-/// Whether a key is one the recorder writes: a bundle or a kept event (not a marker).
+/// Whether a key may hold a stop: a JSON file (a bundle or a kept event), plain or gzip, that
+/// is not one of the recorder's markers. Files outside the recorder's layout are read too
+/// (a folder of bundles), so none that may hold a stop is left out unsaid.
 fn is_stored(key: &str) -> bool {
     let key = key.replace('\\', "/");
-    let in_layout = key.starts_with("bundles/")
-        || key.starts_with("events/")
-        || key.contains("/bundles/")
-        || key.contains("/events/");
+    let marker = key.starts_with("markers/") || key.contains("/markers/");
     let name = key
         .rsplit('/')
         .next()
         .unwrap_or_default()
         .to_ascii_lowercase();
     let stem = name.strip_suffix(".gz").unwrap_or(&name);
-    in_layout
+    !marker
         && Path::new(stem)
             .extension()
             .is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            walk(&path, files)?;
-        } else {
-            files.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// `bundles/<account>/<region>/<cluster>/<service>/<date>/<file>` → the place, if the key
@@ -284,15 +270,19 @@ fn place_of_key(key: &str) -> Option<(bool, Place)> {
 
 fn read_object(setup: &Setup, name: &str, key: &str, bytes: &[u8]) -> Result<Read, String> {
     let layout = place_of_key(key);
-    let is_event = match &layout {
-        Some((bundle, _)) => !bundle,
-        None => key.starts_with("events/") || key.contains("/events/"),
-    };
-    if is_event {
-        return read_event(name, bytes, layout.map(|(_, place)| place));
+    if let Some((false, place)) = layout {
+        return read_event(name, bytes, Some(place));
     }
-    let bundle = recorder::Bundle::from_stored_for_diagnosis(bytes, name, setup.config.bundle)
-        .map_err(|err| err.to_string())?;
+    // Outside the layout, a file is a bundle, else a kept event; the bundle's error is the
+    // one said when it is neither.
+    let bundle = match recorder::Bundle::from_stored_for_diagnosis(bytes, name, setup.config.bundle)
+    {
+        Ok(bundle) => bundle,
+        Err(err) if layout.is_none() => {
+            return read_event(name, bytes, None).map_err(|_| err.to_string());
+        }
+        Err(err) => return Err(err.to_string()),
+    };
     let manifest = bundle.manifest.clone();
     let trigger_task = manifest
         .trigger_event
@@ -371,7 +361,7 @@ fn read_event(name: &str, bytes: &[u8], place: Option<Place>) -> Result<Read, St
     let place = place.unwrap_or_else(|| Place {
         account: event.account.clone().unwrap_or_else(|| "-".to_owned()),
         region: event.region.clone().unwrap_or_else(|| "-".to_owned()),
-        cluster: event.cluster_name().unwrap_or("-").to_owned(),
+        cluster: event.cluster_name().unwrap_or_else(|| "-".to_owned()),
         service: event.service_name().unwrap_or("-").to_owned(),
     });
     let time = value
@@ -549,10 +539,10 @@ fn render_text(history: &History) -> String {
         let _ = writeln!(
             out,
             "\n{} · {} · {} · {}: {} stop(s), {} with a problem, {}",
-            place.service,
-            place.cluster,
-            place.region,
-            place.account,
+            esc(&place.service),
+            esc(&place.cluster),
+            esc(&place.region),
+            esc(&place.account),
             service.stops,
             service.problem_stops,
             service.trend
@@ -561,10 +551,15 @@ fn render_text(history: &History) -> String {
             let _ = writeln!(out, "  first {first}, last {last}");
         }
         for cause in &service.causes {
-            let _ = writeln!(out, "  {:>5}  {}", cause.count, cause_label(cause));
+            let _ = writeln!(out, "  {:>5}  {}", cause.count, esc(&cause_label(cause)));
         }
         for finding in &service.service_findings {
-            let _ = writeln!(out, "  {:>5}  {} (service)", finding.count, finding.cause);
+            let _ = writeln!(
+                out,
+                "  {:>5}  {} (service)",
+                finding.count,
+                esc(&finding.cause)
+            );
         }
     }
     if !history.unreadable.is_empty() {
@@ -624,9 +619,15 @@ fn render_markdown(history: &History) -> String {
     out
 }
 
-/// A table cell: `|` escaped, one line.
+/// Text from a bundle or a key for the terminal: control characters escaped, as the report
+/// escapes them, so a hostile name cannot send escape sequences.
+fn esc(text: &str) -> String {
+    recorder::bundle::escape_controls(text, false).into_owned()
+}
+
+/// Text from a bundle or a key for a Markdown table cell, as the Markdown report writes it.
 fn md(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    engine::report::md_text(&esc(text))
 }
 
 #[cfg(test)]

@@ -50,6 +50,15 @@ impl Setup {
     }
 }
 
+/// The small async runtime a command's AWS calls run on (two worker threads).
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 /// The configuration file that applies: `--config`, else the one discovered from the working
 /// directory, else none (`--no-config`, or nothing found).
 pub(crate) fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {

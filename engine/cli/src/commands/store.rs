@@ -21,15 +21,6 @@ pub(crate) fn s3_url(text: &str) -> anyhow::Result<Option<S3Url>> {
         .with_context(|| format!("{text}: not an S3 URL (s3://BUCKET/KEY)"))
 }
 
-/// A small runtime for the S3 calls of one command.
-pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
 /// The AWS configuration for S3, the way the AWS CLI finds it.
 pub(crate) async fn sdk(args: &StoreArgs) -> anyhow::Result<SdkConfig> {
     let settings = AwsSettings {
@@ -45,7 +36,7 @@ pub(crate) async fn sdk(args: &StoreArgs) -> anyhow::Result<SdkConfig> {
 
 /// The object's bytes, as stored.
 pub(crate) fn get(args: &StoreArgs, url: &S3Url) -> anyhow::Result<Vec<u8>> {
-    runtime()?.block_on(async {
+    crate::commands::runtime()?.block_on(async {
         let sdk = sdk(args).await?;
         Ok(Store::reader(&sdk, &url.bucket).get(&url.key).await?)
     })

@@ -56,7 +56,7 @@ pub(super) fn register(api: &mut Api<'_>) {
     .get(
         "cluster: string",
         "The cluster's name, from `detail.clusterArn`, the task ARN or a service ARN, or `\"\"`.",
-        |e: &mut EcsEventHandle| e.event().cluster_name().unwrap_or_default().to_owned(),
+        |e: &mut EcsEventHandle| e.event().cluster_name().unwrap_or_default(),
     )
     .func(
         "path(field)",
