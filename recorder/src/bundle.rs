@@ -257,6 +257,10 @@ pub enum Operation {
     DescribeTargetHealth,
     DescribeTargetGroupAttributes,
     ListServices,
+    ListServiceDeployments,
+    DescribeServiceDeployments,
+    DescribeServiceRevisions,
+    GetTaskProtection,
     /// Not an API call: EventBridge events from ECS (`ECS Task State Change`, `ECS Deployment
     /// State Change`, `ECS Service Action`) as `{"events": [...]}`, from an event file, an SQS
     /// message or the Lambda's trigger. Service `events`.
@@ -280,6 +284,10 @@ pub enum Response {
     DescribeTargetHealth(model::DescribeTargetHealthResponse),
     DescribeTargetGroupAttributes(model::DescribeTargetGroupAttributesResponse),
     ListServices(model::ListServicesResponse),
+    ListServiceDeployments(model::ListServiceDeploymentsResponse),
+    DescribeServiceDeployments(model::DescribeServiceDeploymentsResponse),
+    DescribeServiceRevisions(model::DescribeServiceRevisionsResponse),
+    GetTaskProtection(model::GetTaskProtectionResponse),
     EcsEvents(model::EcsEventsResponse),
 }
 
@@ -340,7 +348,7 @@ fn supported_versions() -> String {
 
 impl Operation {
     /// Every AWS API call a bundle may hold (`EcsEvents`, which is not one, is left out).
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 15] = [
         Operation::DescribeTasks,
         Operation::DescribeServices,
         Operation::DescribeTaskDefinition,
@@ -352,6 +360,10 @@ impl Operation {
         Operation::DescribeTargetHealth,
         Operation::DescribeTargetGroupAttributes,
         Operation::ListServices,
+        Operation::ListServiceDeployments,
+        Operation::DescribeServiceDeployments,
+        Operation::DescribeServiceRevisions,
+        Operation::GetTaskProtection,
     ];
 
     /// The AWS CLI's service name.
@@ -362,7 +374,11 @@ impl Operation {
             | Operation::DescribeTaskDefinition
             | Operation::ListTasks
             | Operation::ListServices
-            | Operation::DescribeContainerInstances => "ecs",
+            | Operation::DescribeContainerInstances
+            | Operation::ListServiceDeployments
+            | Operation::DescribeServiceDeployments
+            | Operation::DescribeServiceRevisions
+            | Operation::GetTaskProtection => "ecs",
             Operation::GetLogEvents | Operation::FilterLogEvents => "logs",
             Operation::DescribeTargetGroups
             | Operation::DescribeTargetHealth
@@ -384,6 +400,10 @@ impl Operation {
             Operation::DescribeTargetHealth => "DescribeTargetHealth",
             Operation::DescribeTargetGroupAttributes => "DescribeTargetGroupAttributes",
             Operation::ListServices => "ListServices",
+            Operation::ListServiceDeployments => "ListServiceDeployments",
+            Operation::DescribeServiceDeployments => "DescribeServiceDeployments",
+            Operation::DescribeServiceRevisions => "DescribeServiceRevisions",
+            Operation::GetTaskProtection => "GetTaskProtection",
             Operation::EcsEvents => "EcsEvents",
         }
     }
@@ -445,6 +465,12 @@ impl Operation {
                 Response::DescribeTargetGroupAttributes(typed(raw)?)
             }
             Operation::ListServices => Response::ListServices(typed(raw)?),
+            Operation::ListServiceDeployments => Response::ListServiceDeployments(typed(raw)?),
+            Operation::DescribeServiceDeployments => {
+                Response::DescribeServiceDeployments(typed(raw)?)
+            }
+            Operation::DescribeServiceRevisions => Response::DescribeServiceRevisions(typed(raw)?),
+            Operation::GetTaskProtection => Response::GetTaskProtection(typed(raw)?),
             Operation::EcsEvents => Response::EcsEvents(typed(raw)?),
         })
     }

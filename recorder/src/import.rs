@@ -212,6 +212,34 @@ pub fn detect_operation(value: &Value) -> Result<Operation, String> {
     if is_array("containerInstances") {
         return Ok(Operation::DescribeContainerInstances);
     }
+    if let Some(deployments) = object.get("serviceDeployments").and_then(Value::as_array) {
+        // `list-service-deployments` gives briefs (`targetServiceRevisionArn`);
+        // `describe-service-deployments` whole deployments, with `failures`.
+        let brief = deployments
+            .iter()
+            .any(|d| d.get("targetServiceRevisionArn").is_some());
+        let whole = has("failures")
+            || deployments.iter().any(|d| {
+                [
+                    "targetServiceRevision",
+                    "sourceServiceRevisions",
+                    "deploymentConfiguration",
+                ]
+                .iter()
+                .any(|key| d.get(key).is_some())
+            });
+        return Ok(if whole && !brief {
+            Operation::DescribeServiceDeployments
+        } else {
+            Operation::ListServiceDeployments
+        });
+    }
+    if is_array("serviceRevisions") {
+        return Ok(Operation::DescribeServiceRevisions);
+    }
+    if is_array("protectedTasks") {
+        return Ok(Operation::GetTaskProtection);
+    }
     if is_array("events") {
         let events = object.get("events").and_then(Value::as_array);
         let any_event_has = |key: &str| {
@@ -451,6 +479,14 @@ fn fill_manifest(bundle: &mut Bundle) {
             Response::ListTasks(response) => {
                 arns.extend(response.task_arns.iter().map(String::as_str));
             }
+            Response::DescribeServiceDeployments(response) => {
+                for deployment in &response.service_deployments {
+                    arns.extend(deployment.service_arn.as_deref());
+                    if let Some(name) = deployment.service_name() {
+                        services.push(name.to_owned());
+                    }
+                }
+            }
             Response::EcsEvents(response) => {
                 for event in &response.events {
                     arns.extend(event.resources.iter().map(String::as_str));
@@ -561,6 +597,36 @@ mod tests {
             r#"{"TargetHealthDescriptions": []}"#,
             Ok("DescribeTargetHealth"),
         );
+        check_detect(
+            r#"{"serviceRevisions": [], "failures": []}"#,
+            Ok("DescribeServiceRevisions"),
+        );
+        check_detect(
+            r#"{"protectedTasks": [], "failures": []}"#,
+            Ok("GetTaskProtection"),
+        );
+        check_detect(
+            r#"{"serviceDeployments": []}"#,
+            Ok("ListServiceDeployments"),
+        );
+        check_detect(
+            r#"{"serviceDeployments": [], "failures": []}"#,
+            Ok("DescribeServiceDeployments"),
+        );
+        // AWS's own examples of each (recorder/tests/data/service-deployments).
+        for (file, operation) in [
+            ("list-service-deployments", "ListServiceDeployments"),
+            ("describe-service-deployments", "DescribeServiceDeployments"),
+            ("describe-service-revisions", "DescribeServiceRevisions"),
+            ("get-task-protection", "GetTaskProtection"),
+        ] {
+            let path = format!(
+                "{}/tests/data/service-deployments/{file}.json",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let text = std::fs::read_to_string(&path).expect("example exists");
+            check_detect(&text, Ok(operation));
+        }
     }
 
     #[test]

@@ -234,6 +234,172 @@ pub struct ListServicesResponse {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ECS service deployments (2024-10): the deployment record, its revisions, task protection.
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ListServiceDeploymentsResponse {
+    pub service_deployments: Vec<ServiceDeploymentBrief>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServiceDeploymentBrief {
+    pub service_deployment_arn: Option<String>,
+    pub service_arn: Option<String>,
+    pub cluster_arn: Option<String>,
+    pub status: Option<String>,
+    pub status_reason: Option<String>,
+    pub target_service_revision_arn: Option<String>,
+    pub created_at: Option<EpochSeconds>,
+    pub started_at: Option<EpochSeconds>,
+    pub finished_at: Option<EpochSeconds>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DescribeServiceDeploymentsResponse {
+    pub service_deployments: Vec<ServiceDeployment>,
+    pub failures: Vec<Failure>,
+}
+
+/// One service deployment: what was rolled out, how (`deploymentConfiguration.strategy`:
+/// `ROLLING`, `BLUE_GREEN`, `LINEAR`, `CANARY`), how it ended (`status`, `statusReason`,
+/// `rollback`) and what watched it (circuit breaker, alarms, lifecycle hooks). Enums are kept as
+/// strings: AWS adds values.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServiceDeployment {
+    pub service_deployment_arn: Option<String>,
+    pub service_arn: Option<String>,
+    pub cluster_arn: Option<String>,
+    pub created_at: Option<EpochSeconds>,
+    pub started_at: Option<EpochSeconds>,
+    pub finished_at: Option<EpochSeconds>,
+    pub stopped_at: Option<EpochSeconds>,
+    pub updated_at: Option<EpochSeconds>,
+    pub source_service_revisions: Vec<ServiceRevisionSummary>,
+    pub target_service_revision: Option<ServiceRevisionSummary>,
+    pub status: Option<String>,
+    pub status_reason: Option<String>,
+    pub lifecycle_stage: Option<String>,
+    pub lifecycle_hook_details: Vec<LifecycleHookDetail>,
+    pub deployment_configuration: Option<Value>,
+    pub rollback: Option<DeploymentRollback>,
+    pub deployment_circuit_breaker: Option<DeploymentCircuitBreakerState>,
+    pub alarms: Option<DeploymentAlarmsState>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServiceRevisionSummary {
+    pub arn: Option<String>,
+    pub requested_task_count: Option<i64>,
+    pub running_task_count: Option<i64>,
+    pub pending_task_count: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LifecycleHookDetail {
+    pub hook_id: Option<String>,
+    pub target_type: Option<String>,
+    pub target_arn: Option<String>,
+    pub status: Option<String>,
+    pub expires_at: Option<EpochSeconds>,
+    pub timeout_action: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DeploymentRollback {
+    pub reason: Option<String>,
+    pub started_at: Option<EpochSeconds>,
+    pub service_revision_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DeploymentCircuitBreakerState {
+    pub status: Option<String>,
+    pub failure_count: Option<i64>,
+    pub threshold: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DeploymentAlarmsState {
+    pub status: Option<String>,
+    pub alarm_names: Vec<String>,
+    pub triggered_alarm_names: Vec<String>,
+}
+
+impl ServiceDeployment {
+    /// The service's name, from `serviceArn`.
+    pub fn service_name(&self) -> Option<&str> {
+        self.service_arn.as_deref().and_then(service_arn_name)
+    }
+
+    /// `deploymentConfiguration.strategy`; a deployment without one is `ROLLING`, the default.
+    pub fn strategy(&self) -> &str {
+        self.deployment_configuration
+            .as_ref()
+            .and_then(|c| c.get("strategy"))
+            .and_then(Value::as_str)
+            .unwrap_or("ROLLING")
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DescribeServiceRevisionsResponse {
+    pub service_revisions: Vec<ServiceRevision>,
+    pub failures: Vec<Failure>,
+}
+
+/// A service revision: the task definition and the image digests ECS resolved for it
+/// ("software version consistency"), with the rest kept as AWS returns it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServiceRevision {
+    pub service_revision_arn: Option<String>,
+    pub service_arn: Option<String>,
+    pub cluster_arn: Option<String>,
+    pub task_definition: Option<String>,
+    pub launch_type: Option<String>,
+    pub platform_version: Option<String>,
+    pub container_images: Vec<ContainerImage>,
+    pub load_balancers: Vec<Value>,
+    pub service_connect_configuration: Option<Value>,
+    pub volume_configurations: Vec<Value>,
+    pub created_at: Option<EpochSeconds>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ContainerImage {
+    pub container_name: Option<String>,
+    pub image_digest: Option<String>,
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GetTaskProtectionResponse {
+    pub protected_tasks: Vec<ProtectedTask>,
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProtectedTask {
+    pub task_arn: Option<String>,
+    pub protection_enabled: Option<bool>,
+    pub expiration_date: Option<EpochSeconds>,
+}
+
+// ---------------------------------------------------------------------------------------------
 // EventBridge: the events ECS sends (`ECS Task State Change`, `ECS Deployment State Change`,
 // `ECS Service Action`), kept whole as `{"events": [...]}` (`events EcsEvents`, not an API call).
 
@@ -349,6 +515,9 @@ pub struct ContainerInstance {
     pub remaining_resources: Vec<Value>,
     pub registered_resources: Vec<Value>,
     pub attributes: Vec<Attribute>,
+    /// `healthStatus` (`--include CONTAINER_INSTANCE_HEALTH`): `overallStatus` (`OK`,
+    /// `IMPAIRED`, …) and `details[]` per check (`CONTAINER_RUNTIME`, `DAEMON`, …).
+    pub health_status: Option<Value>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -119,6 +119,10 @@ impl FixtureClient {
         match (found, operation) {
             (Some((_, _, response)), _) => Reply::Answer(200, response.clone()),
             (None, "ListTasks") => Reply::Answer(200, r#"{"taskArns": []}"#.to_owned()),
+            // A bundle recorded before the deployment record was collected: no deployments.
+            (None, "ListServiceDeployments") => {
+                Reply::Answer(200, r#"{"serviceDeployments": []}"#.to_owned())
+            }
             (None, _) => Reply::Answer(
                 400,
                 format!(
@@ -259,6 +263,7 @@ async fn collects_a_whole_incident_through_the_sdk() {
             ("ListTasks", true),
             ("ListTasks", true),
             ("GetLogEvents", true),
+            ("ListServiceDeployments", true),
         ]
     );
     // The request is what was sent, in the API's spelling.
@@ -470,4 +475,192 @@ async fn a_denied_batch_read_falls_back_to_one_read_per_stream() {
     let tails = calls_of(&bundle, "GetLogEvents");
     assert_eq!(tails.len(), 1);
     assert!(tails[0].error.is_none());
+}
+
+/// An AWS-authored response from `recorder/tests/data/service-deployments/`.
+fn aws_example(name: &str) -> Box<serde_json::value::RawValue> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/service-deployments")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).expect("example exists");
+    serde_json::value::RawValue::from_string(text).expect("example is JSON")
+}
+
+const DEPLOYMENT: &str = "arn:aws:ecs:us-east-1:123456789012:service-deployment/example-cluster/example-service/ejGvqq2ilnbKT9qj0vLJe";
+const REVISION: &str = "arn:aws:ecs:us-east-1:123456789012:service-revision/example-cluster/example-service/1485800978477494678";
+
+/// The incident of `app-missing-config/dropped-env-var`, with the deployment record AWS's
+/// own examples show: one deployment, its target revision.
+fn with_deployment_record() -> Bundle {
+    let mut bundle = fixture("app-missing-config/dropped-env-var");
+    let call = |operation, request: Value, name| {
+        recorder::Call::new(operation, request, aws_example(name)).expect("example fits")
+    };
+    bundle.calls.extend([
+        call(
+            recorder::Operation::ListServiceDeployments,
+            serde_json::json!({"cluster": "prod", "service": "api"}),
+            "list-service-deployments",
+        ),
+        call(
+            recorder::Operation::DescribeServiceDeployments,
+            serde_json::json!({"serviceDeploymentArns": [DEPLOYMENT]}),
+            "describe-service-deployments",
+        ),
+        call(
+            recorder::Operation::DescribeServiceRevisions,
+            serde_json::json!({"serviceRevisionArns": [REVISION]}),
+            "describe-service-revisions",
+        ),
+    ]);
+    bundle
+}
+
+#[tokio::test]
+async fn the_deployment_record_is_collected_through_the_sdk() {
+    let client = FixtureClient::from_bundle(&with_deployment_record());
+    let bundle = collect_api(&client, 3).await;
+
+    let listed = calls_of(&bundle, "ListServiceDeployments");
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].error.is_none(), "{:?}", listed[0].error);
+    assert_eq!(listed[0].request["cluster"], "prod");
+    assert_eq!(listed[0].request["service"], "api");
+    // Every listed deployment is described, and the latest one's revisions too.
+    let described = calls_of(&bundle, "DescribeServiceDeployments");
+    assert_eq!(described.len(), 1);
+    assert_eq!(
+        described[0].request["serviceDeploymentArns"],
+        serde_json::json!([DEPLOYMENT])
+    );
+    let recorder::bundle::Response::DescribeServiceDeployments(response) =
+        described[0].parsed.as_ref()
+    else {
+        panic!("typed as DescribeServiceDeployments");
+    };
+    let deployment = &response.service_deployments[0];
+    assert_eq!(deployment.status.as_deref(), Some("SUCCESSFUL"));
+    assert_eq!(deployment.service_name(), Some("example-service"));
+    assert_eq!(
+        deployment
+            .deployment_circuit_breaker
+            .as_ref()
+            .and_then(|b| b.threshold),
+        Some(3)
+    );
+    let revisions = calls_of(&bundle, "DescribeServiceRevisions");
+    assert_eq!(revisions.len(), 1);
+    assert_eq!(
+        revisions[0].request["serviceRevisionArns"],
+        serde_json::json!([REVISION])
+    );
+    let recorder::bundle::Response::DescribeServiceRevisions(response) =
+        revisions[0].parsed.as_ref()
+    else {
+        panic!("typed as DescribeServiceRevisions");
+    };
+    let images = &response.service_revisions[0].container_images;
+    assert_eq!(images[1].container_name.as_deref(), Some("web"));
+    assert!(
+        images[1]
+            .image_digest
+            .as_deref()
+            .is_some_and(|d| d.starts_with("sha256:"))
+    );
+    // No event says protected tasks block a scale-in: no protection is asked for.
+    assert!(calls_of(&bundle, "GetTaskProtection").is_empty());
+}
+
+#[tokio::test]
+async fn a_denied_deployment_record_is_recorded_and_the_rest_collected() {
+    let denied = Reply::Answer(
+        400,
+        r#"{"__type": "AccessDeniedException", "message": "User: arn:aws:sts::123456789012:assumed-role/oncall/jane is not authorized to perform: ecs:ListServiceDeployments"}"#.to_owned(),
+    );
+    let client = FixtureClient::from_bundle(&with_deployment_record())
+        .fault("ListServiceDeployments", &[denied]);
+    let bundle = collect_api(&client, 3).await;
+    let listed = calls_of(&bundle, "ListServiceDeployments");
+    let error = listed[0].error.as_ref().expect("recorded as an error");
+    assert_eq!(error.code, "AccessDeniedException");
+    assert!(calls_of(&bundle, "DescribeServiceDeployments").is_empty());
+    assert_eq!(calls_of(&bundle, "DescribeTaskDefinition").len(), 2);
+    assert_eq!(calls_of(&bundle, "GetLogEvents").len(), 1);
+}
+
+#[tokio::test]
+async fn protected_tasks_are_read_when_events_say_they_block_a_scale_in() {
+    let mut bundle = with_deployment_record();
+    let running = "arn:aws:ecs:eu-west-1:123456789012:task/prod/0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    let stopped = "arn:aws:ecs:eu-west-1:123456789012:task/prod/5f1c2e7a0b9d4e8f9a1b2c3d4e5f6a7b";
+    let mut calls = Vec::new();
+    for call in &bundle.calls {
+        let mut response: Value =
+            serde_json::from_str(call.response.as_ref().expect("response").get()).expect("json");
+        let mut request = call.request.clone();
+        match call.operation.as_str() {
+            // The event as AWS's documentation gives it (service-event-messages-list).
+            "DescribeServices" => {
+                response["services"][0]["events"]
+                    .as_array_mut()
+                    .expect("events")
+                    .insert(0, serde_json::json!({
+                        "id": "b2d8e2f4-0000-4000-8000-000000000001",
+                        "createdAt": 1_794_646_800.0,
+                        "message": "(service api) was unable to reach steady state because task set (ecs-svc/1234567890123456789) was unable to scale in. Reason: The number of protected tasks are more than the desired count of tasks"
+                    }));
+            }
+            "DescribeTasks" => {
+                let mut task = response["tasks"][0].clone();
+                task["taskArn"] = Value::from(running);
+                task["lastStatus"] = Value::from("RUNNING");
+                task["desiredStatus"] = Value::from("RUNNING");
+                for key in [
+                    "stopCode",
+                    "stoppedReason",
+                    "stoppedAt",
+                    "stoppingAt",
+                    "executionStoppedAt",
+                ] {
+                    task.as_object_mut().expect("task").remove(key);
+                }
+                response["tasks"].as_array_mut().expect("tasks").push(task);
+                request["tasks"] = serde_json::json!([stopped, running]);
+            }
+            _ => {}
+        }
+        calls.push(
+            recorder::Call::new(
+                call.known_operation().expect("known"),
+                request,
+                serde_json::value::to_raw_value(&response).expect("raw"),
+            )
+            .expect("fits"),
+        );
+    }
+    calls.push(
+        recorder::Call::new(
+            recorder::Operation::ListTasks,
+            serde_json::json!({"cluster": "prod", "desiredStatus": "RUNNING", "serviceName": "api"}),
+            serde_json::value::to_raw_value(&serde_json::json!({"taskArns": [running]}))
+                .expect("raw"),
+        )
+        .expect("fits"),
+    );
+    calls.push(
+        recorder::Call::new(
+            recorder::Operation::GetTaskProtection,
+            serde_json::json!({"cluster": "prod", "tasks": [running]}),
+            aws_example("get-task-protection"),
+        )
+        .expect("fits"),
+    );
+    bundle.calls = calls;
+    let client = FixtureClient::from_bundle(&bundle);
+    let collected = collect_api(&client, 3).await;
+    let protection = calls_of(&collected, "GetTaskProtection");
+    assert_eq!(protection.len(), 1, "one request for the one running task");
+    assert!(protection[0].error.is_none(), "{:?}", protection[0].error);
+    assert_eq!(protection[0].request["tasks"], serde_json::json!([running]));
+    assert_eq!(protection[0].request["cluster"], "prod");
 }

@@ -147,6 +147,10 @@ mod tests {
             "GetLogEvents",
             "FilterLogEvents",
             "DescribeTargetHealth",
+            "ListServiceDeployments",
+            "DescribeServiceDeployments",
+            "DescribeServiceRevisions",
+            "GetTaskProtection",
         ] {
             assert!(is_read_only(allowed), "{allowed}");
         }
@@ -158,6 +162,9 @@ mod tests {
             "DeleteService",
             "CreateCluster",
             "TagResource",
+            "StopServiceDeployment",
+            "ContinueServiceDeployment",
+            "UpdateTaskProtection",
         ] {
             assert!(!is_read_only(refused), "{refused}");
         }

@@ -293,6 +293,7 @@ pub async fn collect(
         join_all(fetches.values().cloned()),
         ctx.describe_container_instances(cluster, &container_instances),
         ctx.describe_target_groups(&target_groups),
+        ctx.deployment_record(cluster, &services, &tasks),
     );
     drop(fetches);
 
@@ -446,6 +447,17 @@ fn selection_limits(options: &Options) -> BTreeMap<String, Value> {
         limits.insert(STOPPED_AFTER.to_owned(), Value::from(after.to_string()));
     }
     limits
+}
+
+/// Whether the service's recent events say that protected tasks keep it from scaling in
+/// (`… was unable to scale in. Reason: The number of protected tasks are more than the desired
+/// count of tasks`).
+fn scale_in_blocked(service: &aws_sdk_ecs::types::Service) -> bool {
+    service.events().iter().take(20).any(|event| {
+        event
+            .message()
+            .is_some_and(|m| m.contains("unable to scale in") && m.contains("protected tasks"))
+    })
 }
 
 fn dedup_keep_order(items: &mut Vec<String>) {
@@ -1004,11 +1016,160 @@ impl Ctx {
                         .describe_container_instances()
                         .cluster(cluster)
                         .set_container_instances(Some(chunk.to_vec()))
+                        .include(
+                            aws_sdk_ecs::types::ContainerInstanceField::ContainerInstanceHealth,
+                        )
                         .customize()
                         .interceptor(capture)
                         .send()
                 },
             )
+        }))
+        .await;
+    }
+
+    /// The deployment record of each service (ListServiceDeployments, then
+    /// DescribeServiceDeployments: status, rollback, hooks, alarms, circuit breaker), the
+    /// revisions of each service's latest deployment (DescribeServiceRevisions: the image
+    /// digests ECS pinned), and, for a service whose events say protected tasks block its scale-in,
+    /// the protection of its running tasks (GetTaskProtection).
+    async fn deployment_record(
+        &self,
+        cluster: &str,
+        services: &[aws_sdk_ecs::types::Service],
+        tasks: &[aws_sdk_ecs::types::Task],
+    ) {
+        let named: Vec<&str> = services.iter().filter_map(|s| s.service_name()).collect();
+        let (briefs, ()) = tokio::join!(
+            join_all(
+                named
+                    .iter()
+                    .map(|name| self.list_service_deployments(cluster, name))
+            ),
+            async {
+                join_all(
+                    services
+                        .iter()
+                        .filter(|s| scale_in_blocked(s))
+                        .map(|service| {
+                            let group =
+                                format!("service:{}", service.service_name().unwrap_or_default());
+                            let running: Vec<String> = tasks
+                                .iter()
+                                .filter(|t| t.group() == Some(group.as_str()))
+                                .filter(|t| t.last_status() != Some("STOPPED"))
+                                .filter_map(|t| t.task_arn().map(str::to_owned))
+                                .collect();
+                            self.get_task_protection(cluster, running)
+                        }),
+                )
+                .await;
+            }
+        );
+        let arns: Vec<String> = briefs
+            .into_iter()
+            .flatten()
+            .filter_map(|brief| brief.service_deployment_arn)
+            .collect();
+        let deployments: Vec<aws_sdk_ecs::types::ServiceDeployment> =
+            join_all(arns.chunks(20).map(|chunk| {
+                self.call(
+                    Operation::DescribeServiceDeployments,
+                    None,
+                    None,
+                    |capture| {
+                        self.ecs
+                            .describe_service_deployments()
+                            .set_service_deployment_arns(Some(chunk.to_vec()))
+                            .customize()
+                            .interceptor(capture)
+                            .send()
+                    },
+                )
+            }))
+            .await
+            .into_iter()
+            .flatten()
+            .flat_map(|out| out.service_deployments.unwrap_or_default())
+            .collect();
+        // Per service, the latest deployment's revisions: the one it rolled out, those it
+        // replaced, and the one it rolled back to.
+        let mut latest: BTreeMap<&str, &aws_sdk_ecs::types::ServiceDeployment> = BTreeMap::new();
+        for deployment in &deployments {
+            let Some(service) = deployment.service_arn() else {
+                continue;
+            };
+            let newer = latest
+                .get(service)
+                .is_none_or(|seen| deployment.created_at() > seen.created_at());
+            if newer {
+                latest.insert(service, deployment);
+            }
+        }
+        let mut revisions: BTreeSet<String> = BTreeSet::new();
+        for deployment in latest.values() {
+            revisions.extend(
+                deployment
+                    .target_service_revision()
+                    .and_then(|r| r.arn())
+                    .into_iter()
+                    .chain(
+                        deployment
+                            .source_service_revisions()
+                            .iter()
+                            .filter_map(|r| r.arn()),
+                    )
+                    .chain(deployment.rollback().and_then(|r| r.service_revision_arn()))
+                    .map(str::to_owned),
+            );
+        }
+        let revisions: Vec<String> = revisions.into_iter().collect();
+        join_all(revisions.chunks(20).map(|chunk| {
+            self.call(Operation::DescribeServiceRevisions, None, None, |capture| {
+                self.ecs
+                    .describe_service_revisions()
+                    .set_service_revision_arns(Some(chunk.to_vec()))
+                    .customize()
+                    .interceptor(capture)
+                    .send()
+            })
+        }))
+        .await;
+    }
+
+    /// The service's most recent deployments (one page of up to 20).
+    async fn list_service_deployments(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Vec<aws_sdk_ecs::types::ServiceDeploymentBrief> {
+        self.call(Operation::ListServiceDeployments, None, None, |capture| {
+            self.ecs
+                .list_service_deployments()
+                .cluster(cluster)
+                .service(service)
+                .max_results(20)
+                .customize()
+                .interceptor(capture)
+                .send()
+        })
+        .await
+        .and_then(|out| out.service_deployments)
+        .unwrap_or_default()
+    }
+
+    /// The scale-in protection of these tasks, 10 per request (the API's limit).
+    async fn get_task_protection(&self, cluster: &str, arns: Vec<String>) {
+        join_all(arns.chunks(10).map(|chunk| {
+            self.call(Operation::GetTaskProtection, None, None, |capture| {
+                self.ecs
+                    .get_task_protection()
+                    .cluster(cluster)
+                    .set_tasks(Some(chunk.to_vec()))
+                    .customize()
+                    .interceptor(capture)
+                    .send()
+            })
         }))
         .await;
     }
