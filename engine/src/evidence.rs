@@ -237,6 +237,13 @@ pub struct View {
     /// The EventBridge events from ECS the bundle holds (`events EcsEvents`: an event file
     /// given to `replay`, or the event that made the Lambda record), in call order.
     pub ecs_events: Vec<Located<model::EcsEvent>>,
+    /// The service deployments from DescribeServiceDeployments, newest first (`createdAt`),
+    /// then in call order.
+    pub service_deployments: Vec<Located<model::ServiceDeployment>>,
+    /// The service revisions from DescribeServiceRevisions, in call order.
+    pub service_revisions: Vec<Located<model::ServiceRevision>>,
+    /// The `protectedTasks[]` of GetTaskProtection responses, in call order.
+    pub protected_tasks: Vec<Located<model::ProtectedTask>>,
     pub failed_calls: Vec<FailedCall>,
     /// `(service, operation)` of every call present in the bundle, failed or not.
     pub present_calls: Vec<(String, String)>,
@@ -593,6 +600,9 @@ struct Builder {
     target_group_attributes: Vec<TargetGroupAttributeSet>,
     failures: Vec<Located<model::Failure>>,
     ecs_events: Vec<Located<model::EcsEvent>>,
+    service_deployments: Vec<Located<model::ServiceDeployment>>,
+    service_revisions: Vec<Located<model::ServiceRevision>>,
+    protected_tasks: Vec<Located<model::ProtectedTask>>,
     failed: Vec<FailedCall>,
     present: Vec<(String, String)>,
     sources: Vec<Option<(String, Option<String>)>>,
@@ -791,7 +801,34 @@ impl Builder {
                     });
                 }
             }
-            Response::ListTasks(_) | Response::ListServices(_) | Response::None => {}
+            Response::DescribeServiceDeployments(response) => {
+                for (index, deployment) in response.service_deployments.into_iter().enumerate() {
+                    self.service_deployments.push(Located {
+                        loc: loc("serviceDeployments", index),
+                        value: deployment,
+                    });
+                }
+            }
+            Response::DescribeServiceRevisions(response) => {
+                for (index, revision) in response.service_revisions.into_iter().enumerate() {
+                    self.service_revisions.push(Located {
+                        loc: loc("serviceRevisions", index),
+                        value: revision,
+                    });
+                }
+            }
+            Response::GetTaskProtection(response) => {
+                for (index, task) in response.protected_tasks.into_iter().enumerate() {
+                    self.protected_tasks.push(Located {
+                        loc: loc("protectedTasks", index),
+                        value: task,
+                    });
+                }
+            }
+            Response::ListTasks(_)
+            | Response::ListServices(_)
+            | Response::ListServiceDeployments(_)
+            | Response::None => {}
         }
     }
 
@@ -833,6 +870,12 @@ impl Builder {
                     .as_deref()
                     .is_some_and(|name| only.iter().any(|o| o == name))
             });
+            self.service_deployments.retain(|deployment| {
+                deployment
+                    .value
+                    .service_name()
+                    .is_some_and(|name| only.iter().any(|o| o == name))
+            });
         }
         let left_out = apply_selection_limits(&mut self.tasks, &manifest);
         // Stable order: stopped tasks by stop time, then ARN; running tasks after them.
@@ -858,6 +901,14 @@ impl Builder {
             target_group_attributes: self.target_group_attributes,
             failures: self.failures,
             ecs_events: self.ecs_events,
+            service_deployments: {
+                let mut deployments = self.service_deployments;
+                // Newest first, as ListServiceDeployments gives them; stable for equal times.
+                deployments.sort_by_key(|d| std::cmp::Reverse(d.value.created_at));
+                deployments
+            },
+            service_revisions: self.service_revisions,
+            protected_tasks: self.protected_tasks,
             failed_calls: self.failed,
             present_calls: self.present,
             call_sources: self.sources,

@@ -294,7 +294,8 @@ fn to_finding(evidence: &Evidence, rule: &Rule, finding: ScriptFinding) -> Findi
             (None, None, container)
         }
     };
-    let verdict = if rule.meta.benign {
+    let benign = rule.meta.benign && !finding.problem;
+    let verdict = if benign {
         Verdict::Benign
     } else if rule.meta.kind == rule::RuleKind::Policy {
         Verdict::Policy
@@ -308,7 +309,11 @@ fn to_finding(evidence: &Evidence, rule: &Rule, finding: ScriptFinding) -> Findi
     Finding {
         rule: rule.meta.id.clone(),
         category: rule.meta.category.clone(),
-        severity: rule.meta.severity,
+        severity: if rule.meta.benign && !benign {
+            model::Severity::Error
+        } else {
+            rule.meta.severity
+        },
         verdict,
         task_arn,
         service,

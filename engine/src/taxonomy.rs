@@ -28,22 +28,28 @@ pub const FAILURE_MODES: &[(&str, Group)] = &[
     ("exec-format-arch-mismatch", Group::Application),
     ("entrypoint-not-found", Group::Application),
     ("image-not-found", Group::ImagePull),
+    ("image-digest-deleted", Group::ImagePull),
     ("image-pull-auth-denied", Group::ImagePull),
     ("image-pull-rate-limited", Group::ImagePull),
     ("host-disk-full", Group::ImagePull),
+    ("fargate-ephemeral-storage-full", Group::ImagePull),
     ("task-network-egress-blocked", Group::TaskStartup),
     ("execution-role-access-denied", Group::TaskStartup),
     ("referenced-resource-not-found", Group::TaskStartup),
     ("iam-role-assume-failed", Group::TaskStartup),
+    ("infrastructure-role-misconfigured", Group::TaskStartup),
     ("log-config-error", Group::TaskStartup),
     ("volume-mount-failed", Group::TaskStartup),
+    ("ebs-volume-attach-failed", Group::TaskStartup),
     ("dependency-start-timeout", Group::TaskStartup),
     ("transient-platform-error", Group::TaskStartup),
     ("elb-health-check-failed", Group::HealthCheck),
     ("health-check-grace-too-short", Group::HealthCheck),
     ("container-health-check-failed", Group::HealthCheck),
+    ("target-group-missing", Group::HealthCheck),
     ("essential-sidecar-exited", Group::Sidecar),
     ("sidecar-exit-on-shutdown", Group::Sidecar),
+    ("service-connect-proxy-failure", Group::Sidecar),
     ("placement-port-conflict", Group::Placement),
     ("placement-insufficient-resources", Group::Placement),
     ("placement-no-container-instances", Group::Placement),
@@ -51,11 +57,40 @@ pub const FAILURE_MODES: &[(&str, Group)] = &[
     ("capacity-or-quota-limit", Group::Placement),
     ("deployment-circuit-breaker", Group::Deployment),
     ("deployment-config-deadlock", Group::Deployment),
+    ("deployment-hook-failed", Group::Deployment),
+    ("deployment-alarm-rollback", Group::Deployment),
+    ("deployment-never-converges", Group::Deployment),
+    ("task-protection-blocks-scale-in", Group::Deployment),
     ("graceful-stop", Group::Benign),
     ("spot-interruption", Group::Benign),
     ("infrastructure-maintenance", Group::Benign),
+    ("instance-auto-repair", Group::Benign),
     ("task-completed", Group::Benign),
 ];
+
+impl Group {
+    /// The group's heading in the taxonomy document.
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::Application => "Application",
+            Group::ImagePull => "Image pull",
+            Group::TaskStartup => "Task start-up",
+            Group::HealthCheck => "Health checks",
+            Group::Sidecar => "Sidecars",
+            Group::Placement => "Placement and capacity",
+            Group::Deployment => "Deployments",
+            Group::Benign => "Benign (expected platform behaviour)",
+        }
+    }
+}
+
+/// What the rule of failure mode `id` reads to decide, when the taxonomy says it.
+pub fn reads(id: &str) -> Option<&'static str> {
+    READS
+        .iter()
+        .find(|(mode, _)| *mode == id)
+        .map(|(_, what)| *what)
+}
 
 /// Whether `id` is a failure-mode id.
 pub fn is_failure_mode(id: &str) -> bool {
@@ -78,6 +113,7 @@ pub fn group_of(id: &str) -> Option<Group> {
 /// before the consequences they cause.
 pub const PRECEDENCE: &[&str] = &[
     "oom-container-limit",
+    "service-connect-proxy-failure",
     "essential-sidecar-exited",
     "exec-format-arch-mismatch",
     "entrypoint-not-found",
@@ -88,18 +124,23 @@ pub const PRECEDENCE: &[&str] = &[
     "app-startup-crash",
     "app-exited-zero",
     "iam-role-assume-failed",
+    "infrastructure-role-misconfigured",
     "execution-role-access-denied",
     "referenced-resource-not-found",
     "log-config-error",
+    "ebs-volume-attach-failed",
     "volume-mount-failed",
+    "image-digest-deleted",
     "image-not-found",
     "image-pull-auth-denied",
     "image-pull-rate-limited",
+    "fargate-ephemeral-storage-full",
     "host-disk-full",
     "transient-platform-error",
     "task-network-egress-blocked",
     "dependency-start-timeout",
     "container-health-check-failed",
+    "target-group-missing",
     "health-check-grace-too-short",
     "elb-health-check-failed",
     "sidecar-exit-on-shutdown",
@@ -109,9 +150,14 @@ pub const PRECEDENCE: &[&str] = &[
     "subnet-ip-exhaustion",
     "capacity-or-quota-limit",
     "deployment-config-deadlock",
+    "task-protection-blocks-scale-in",
+    "deployment-hook-failed",
+    "deployment-alarm-rollback",
     "deployment-circuit-breaker",
+    "deployment-never-converges",
     "graceful-stop",
     "spot-interruption",
+    "instance-auto-repair",
     "infrastructure-maintenance",
     "task-completed",
 ];
@@ -250,6 +296,50 @@ const READS: &[(&str, &str)] = &[
         "a platform error ECS says to retry",
     ),
     ("host-disk-full", "`no space left on device` on the host"),
+    (
+        "fargate-ephemeral-storage-full",
+        "`no space left on device` in a Fargate task's storage",
+    ),
+    (
+        "image-digest-deleted",
+        "a pull of the `tag@sha256:` digest a deployment pinned, not found",
+    ),
+    (
+        "ebs-volume-attach-failed",
+        "a failed `AmazonElasticBlockStorage` attachment",
+    ),
+    (
+        "service-connect-proxy-failure",
+        "the ECS-managed `ecs-service-connect-…` container failing",
+    ),
+    (
+        "instance-auto-repair",
+        "stop code `InfrastructureHealth` or an `IMPAIRED` container instance",
+    ),
+    (
+        "deployment-hook-failed",
+        "a lifecycle hook `FAILED` or `TIMED_OUT` in the deployment record",
+    ),
+    (
+        "deployment-alarm-rollback",
+        "an alarm that failed the deployment (record or service event)",
+    ),
+    (
+        "deployment-never-converges",
+        "a long deployment with failing tasks and nothing to stop it",
+    ),
+    (
+        "task-protection-blocks-scale-in",
+        "a scale-in blocked by protected tasks",
+    ),
+    (
+        "target-group-missing",
+        "a target group or target ECS cannot find",
+    ),
+    (
+        "infrastructure-role-misconfigured",
+        "ECS unable to use its service-linked or infrastructure role",
+    ),
     ("spot-interruption", "stop code `SpotInterruption`"),
     (
         "infrastructure-maintenance",
@@ -270,12 +360,14 @@ pub fn closest(
     match stop_code.unwrap_or_default() {
         "SpotInterruption" => ids.push("spot-interruption"),
         "TerminationNotice" => ids.push("infrastructure-maintenance"),
+        "InfrastructureHealth" => ids.push("instance-auto-repair"),
         "UserInitiated" | "ServiceSchedulerInitiated" => ids.push("graceful-stop"),
         _ => {}
     }
     if reason.contains("CannotPull") {
         ids.extend([
             "image-not-found",
+            "image-digest-deleted",
             "image-pull-auth-denied",
             "image-pull-rate-limited",
             "task-network-egress-blocked",

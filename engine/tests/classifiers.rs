@@ -170,10 +170,16 @@ fn pull_errors_are_read_in_every_era_s_words() {
         let context = pull::PullContext {
             task_account: row["task_account"].as_str(),
             has_credentials: row["has_credentials"].as_bool() == Some(true),
+            // As the evidence view does: an image that names a digest was pinned by its author.
+            digest_in_definition: row["digest_in_definition"].as_bool() == Some(true)
+                || row["image"]
+                    .as_str()
+                    .is_some_and(|i| i.contains("@sha256:")),
         };
         let got = pull::classify(message, &ImageRef::parse(&image), context);
         let want = match text(row, "class") {
             "not-found" | "invalid-reference" => pull::PullFailure::NotFound,
+            "digest-deleted" => pull::PullFailure::DigestDeleted,
             "auth-denied" => pull::PullFailure::AuthDenied,
             "network" => pull::PullFailure::Network,
             "rate-limited" => pull::PullFailure::RateLimited,

@@ -151,6 +151,14 @@ fn describe_response(response: &Response) -> String {
         Response::DescribeTargetHealth(r) => (r.target_health_descriptions.len(), "target"),
         Response::DescribeTargetGroupAttributes(r) => (r.attributes.len(), "attribute"),
         Response::ListServices(r) => (r.service_arns.len(), "service ARN"),
+        Response::ListServiceDeployments(r) => {
+            (r.service_deployments.len(), "service deployment ARN")
+        }
+        Response::DescribeServiceDeployments(r) => {
+            (r.service_deployments.len(), "service deployment")
+        }
+        Response::DescribeServiceRevisions(r) => (r.service_revisions.len(), "service revision"),
+        Response::GetTaskProtection(r) => (r.protected_tasks.len(), "task protection"),
         Response::EcsEvents(r) => (r.events.len(), "EventBridge event"),
     };
     format!("{count} {noun}{}", if count == 1 { "" } else { "s" })

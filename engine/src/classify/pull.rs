@@ -20,6 +20,9 @@ use crate::classify::image::ImageRef;
 pub enum PullFailure {
     /// The repository, tag or digest does not exist, or the reference is not an image name.
     NotFound,
+    /// The digest ECS pinned for the deployment (`repo:tag@sha256:…`, "software version
+    /// consistency") no longer exists, whatever the tag points at now.
+    DigestDeleted,
     /// The registry refused the puller's credentials or permissions.
     AuthDenied,
     /// No network path to the registry.
@@ -36,6 +39,7 @@ impl PullFailure {
     pub fn as_str(self) -> &'static str {
         match self {
             PullFailure::NotFound => "image-not-found",
+            PullFailure::DigestDeleted => "image-digest-deleted",
             PullFailure::AuthDenied => "image-pull-auth-denied",
             PullFailure::Network => "network",
             PullFailure::RateLimited => "rate-limited",
@@ -54,6 +58,10 @@ pub struct PullContext<'a> {
     pub task_account: Option<&'a str>,
     /// Whether the container definition gives `repositoryCredentials`.
     pub has_credentials: bool,
+    /// Whether the image reference the author wrote holds a digest (`repo@sha256:…` or
+    /// `repo:tag@sha256:…` in the task definition): then a digest in the error is theirs, not
+    /// one ECS pinned for the deployment.
+    pub digest_in_definition: bool,
 }
 
 /// A classified pull error: the failure and, in a few words, what gave it away.
@@ -128,7 +136,7 @@ static NETWORK: LazyLock<Regex> = LazyLock::new(|| {
 
 static NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
     pattern(
-        r"(?i)manifest unknown|name unknown|manifest for \S+ not found|: not found\b|repository \S+ not found|API error \(404\)|Tag \S+ not found in repository|\bimage \S+ not found|\b404 Not Found|not found: manifest",
+        r"(?i)manifest unknown|name unknown|manifest for \S+ not found|: not found\b|repository \S+ not found|API error \(404\)|Tag \S+ not found in repository|\bimage \S+ not found|\b404 Not Found|not found: manifest|Status Code: 404\b|Response: 'not found'",
     )
 });
 
@@ -180,10 +188,16 @@ pub fn classify(text: &str, image: &ImageRef, context: PullContext<'_>) -> PullC
         return class(PullFailure::Network, "the registry could not be reached");
     }
     if NOT_FOUND.is_match(text) {
+        if !context.digest_in_definition && pinned_by_ecs(text) {
+            return class(
+                PullFailure::DigestDeleted,
+                "the digest the deployment pinned no longer exists",
+            );
+        }
         if image.digest.is_some() || text.contains("@sha256:") {
             return class(
                 PullFailure::NotFound,
-                "the digest the deployment pinned no longer exists",
+                "the digest in the image reference does not exist",
             );
         }
         return class(PullFailure::NotFound, "the registry says it does not exist");
@@ -241,6 +255,17 @@ pub fn classify(text: &str, image: &ImageRef, context: PullContext<'_>) -> PullC
     class(PullFailure::Unknown, "an unrecognised pull error")
 }
 
+/// Whether the pull asked for `repo:tag@sha256:…`: a tag and the digest ECS resolved it to
+/// when the deployment started (software version consistency). A reference with a digest
+/// and no tag was pinned by its author, not by ECS (and so is one whose task definition
+/// already holds the digest: `PullContext::digest_in_definition`).
+fn pinned_by_ecs(text: &str) -> bool {
+    static TAG_AT_DIGEST: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"[:/][^\s:/@]+:[^\s:/@]+@sha256:[0-9a-fA-F]{8,}").expect("valid")
+    });
+    TAG_AT_DIGEST.is_match(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,7 +312,7 @@ mod tests {
         case(
             "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref 111122223333.dkr.ecr.eu-west-1.amazonaws.com/example-service:image-tag@sha256:411ecdd5eedf958fa9e5b2364e4a392dfbcb96d2536ed14724f46dcfe9257f59: not found",
             "111122223333.dkr.ecr.eu-west-1.amazonaws.com/example-service:image-tag",
-            PullFailure::NotFound,
+            PullFailure::DigestDeleted,
             "https://github.com/aws/containers-roadmap/issues/2687",
         ),
         case(
@@ -390,6 +415,7 @@ mod tests {
             let context = PullContext {
                 task_account: case.account,
                 has_credentials: case.credentials,
+                digest_in_definition: false,
             };
             let class = classify(case.text, &ImageRef::parse(case.image), context);
             assert_eq!(
@@ -412,6 +438,7 @@ mod tests {
         let same = PullContext {
             task_account: Some("123456789012"),
             has_credentials: false,
+            digest_in_definition: false,
         };
         assert_eq!(
             classify(missing_tag, &image, same).failure,
@@ -420,6 +447,7 @@ mod tests {
         let other = PullContext {
             task_account: Some("210987654321"),
             has_credentials: false,
+            digest_in_definition: false,
         };
         assert_eq!(
             classify(missing_tag, &image, other).failure,
@@ -437,6 +465,34 @@ mod tests {
         );
     }
 
+    /// A `tag@sha256:` reference that is not found is the digest ECS pinned for the
+    /// deployment, unless the task definition wrote the digest itself.
+    #[test]
+    fn a_missing_pinned_digest_is_ecs_s_pin_unless_the_author_wrote_it() {
+        // https://github.com/aws/containers-roadmap/issues/2687 (registry host filled in).
+        let text = "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref 111122223333.dkr.ecr.eu-west-1.amazonaws.com/example-service:image-tag@sha256:4f1cbb1e8a4d7a0a5c1ce71a3a5c8c40ef5bd0e1a8a7e3cd9a0c2c8d5e6f7a8b: not found";
+        let image = ImageRef::parse(
+            "111122223333.dkr.ecr.eu-west-1.amazonaws.com/example-service:image-tag",
+        );
+        assert_eq!(
+            classify(text, &image, PullContext::default()).failure,
+            PullFailure::DigestDeleted
+        );
+        let written = PullContext {
+            digest_in_definition: true,
+            ..PullContext::default()
+        };
+        assert_eq!(
+            classify(text, &image, written).failure,
+            PullFailure::NotFound
+        );
+        let digest_only = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref docker.io/library/nginx@sha256:4f1cbb1e8a4d7a0a5c1ce71a3a5c8c40ef5bd0e1a8a7e3cd9a0c2c8d5e6f7a8b: not found";
+        assert_eq!(
+            classify(digest_only, &image, PullContext::default()).failure,
+            PullFailure::NotFound
+        );
+    }
+
     #[test]
     fn a_denied_docker_hub_pull_with_credentials_is_an_access_problem() {
         let text = "CannotPullContainerError: Error response from daemon: pull access denied for acme/billing-worker, repository does not exist or may require 'docker login'";
@@ -448,6 +504,7 @@ mod tests {
         let with_credentials = PullContext {
             task_account: None,
             has_credentials: true,
+            digest_in_definition: false,
         };
         let same_name = ImageRef::parse("elasticsearch/elasticsearch:7.6.0");
         assert_eq!(

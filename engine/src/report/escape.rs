@@ -44,6 +44,30 @@ impl Report {
                 .into_iter()
                 .for_each(opt);
             }
+            if let Some(rollout) = &mut service.rollout {
+                [
+                    &mut rollout.deployment,
+                    &mut rollout.strategy,
+                    &mut rollout.status,
+                    &mut rollout.path,
+                ]
+                .into_iter()
+                .for_each(text);
+                [
+                    &mut rollout.status_reason,
+                    &mut rollout.target_revision,
+                    &mut rollout.target_task_definition,
+                    &mut rollout.rolled_back_to,
+                    &mut rollout.rolled_back_to_task_definition,
+                    &mut rollout.cause,
+                    &mut rollout.detail,
+                ]
+                .into_iter()
+                .for_each(opt);
+                all(&mut rollout.alarms);
+                all(&mut rollout.hooks);
+                all(&mut rollout.links);
+            }
         }
         for cause in &mut r.summary.causes {
             text(&mut cause.rule);

@@ -141,7 +141,11 @@ impl Report {
             .iter()
             .flat_map(|s| s.deployments.iter().map(|d| (s.service.as_str(), d)))
             .collect();
-        if !deployments.is_empty() {
+        let rollouts: Vec<(&str, &crate::report::Rollout)> = services
+            .iter()
+            .filter_map(|s| Some((s.service.as_str(), s.rollout.as_ref()?)))
+            .collect();
+        if !deployments.is_empty() || !rollouts.is_empty() {
             let _ = writeln!(out, "Deployments:\n");
             for (service, deployment) in deployments {
                 let _ = writeln!(
@@ -150,6 +154,17 @@ impl Report {
                     md_cell(service),
                     md_text(&deployment.describe())
                 );
+            }
+            for (service, rollout) in rollouts {
+                let _ = writeln!(
+                    out,
+                    "- `{}` rollout: {}",
+                    md_cell(service),
+                    md_text(&rollout.brief())
+                );
+                for link in &rollout.links {
+                    let _ = writeln!(out, "  - see {}", md_text(link));
+                }
             }
             out.push('\n');
         }
@@ -311,11 +326,15 @@ impl Report {
                 };
                 let _ = writeln!(
                     out,
-                    "- `{} {}` failed with `{}`: {}{grant}",
+                    "- `{} {}` failed with `{}`{}{grant}",
                     md_cell(&missing.service),
                     md_cell(&missing.operation),
                     md_cell(&missing.code),
-                    md_text(&missing.message)
+                    if missing.message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", md_text(&missing.message))
+                    }
                 );
             }
             out.push('\n');

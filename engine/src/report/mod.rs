@@ -149,6 +149,72 @@ pub struct ServiceSummary {
     pub deployments: Vec<DeploymentSummary>,
     /// When it last reached a steady state, per its events (since 0.2.0).
     pub steady_at: Option<String>,
+    /// How its latest service deployment went, from DescribeServiceDeployments (since 0.2.0;
+    /// absent when the bundle holds no deployment record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<Rollout>,
+}
+
+/// The story of a service's latest deployment: the strategy, the revision it rolled out, the
+/// one it rolled back to, and why it ended as it did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Rollout {
+    /// The service deployment's ARN.
+    pub deployment: String,
+    /// `ROLLING`, `BLUE_GREEN`, `LINEAR`, `CANARY` (`ROLLING` when unset).
+    pub strategy: String,
+    /// `SUCCESSFUL`, `IN_PROGRESS`, `ROLLBACK_SUCCESSFUL`, `STOPPED`, ….
+    pub status: String,
+    pub status_reason: Option<String>,
+    /// The service revision rolled out, and its task definition (`family:revision`) when the
+    /// bundle holds the revision.
+    pub target_revision: Option<String>,
+    pub target_task_definition: Option<String>,
+    /// The revision it rolled back to, and its task definition, when it rolled back.
+    pub rolled_back_to: Option<String>,
+    pub rolled_back_to_task_definition: Option<String>,
+    /// Why it failed or rolled back: `alarm`, `lifecycle-hook`, `circuit-breaker` or `manual`;
+    /// absent when it did not (or the record does not say).
+    pub cause: Option<String>,
+    /// The cause in a sentence, naming the alarm or the hook.
+    pub detail: Option<String>,
+    /// The alarms that went off, the failed hooks' targets, and where to look: the alarm in
+    /// the CloudWatch console, the hook function's log group.
+    pub alarms: Vec<String>,
+    pub hooks: Vec<String>,
+    pub links: Vec<String>,
+    /// Where the deployment is in the bundle.
+    pub path: String,
+}
+
+impl Rollout {
+    /// `BLUE_GREEN deployment of api:8 ROLLBACK_SUCCESSFUL, rolled back to api:7: alarm api-5xx went off`.
+    pub fn brief(&self) -> String {
+        // A task definition when the bundle holds the revision, else the revision's id.
+        let name = |definition: Option<&String>, revision: Option<&String>| {
+            definition.cloned().or_else(|| {
+                revision.map(|arn| {
+                    format!("service revision {}", arn.rsplit('/').next().unwrap_or(arn))
+                })
+            })
+        };
+        let target = name(
+            self.target_task_definition.as_ref(),
+            self.target_revision.as_ref(),
+        )
+        .unwrap_or_else(|| "a new revision".to_owned());
+        let mut text = format!("{} deployment of {target} {}", self.strategy, self.status);
+        if let Some(back) = name(
+            self.rolled_back_to_task_definition.as_ref(),
+            self.rolled_back_to.as_ref(),
+        ) {
+            let _ = write!(text, ", rolled back to {back}");
+        }
+        if let Some(detail) = &self.detail {
+            let _ = write!(text, ": {detail}");
+        }
+        text
+    }
 }
 
 /// One deployment of a service, as its rollout stands.
@@ -1012,7 +1078,9 @@ impl ServiceSummary {
             .deployments
             .iter()
             .all(|d| !matches!(d.rollout_state.as_deref(), Some("IN_PROGRESS" | "FAILED")));
-        only_benign && running && self.pending_count.unwrap_or(0) == 0 && settled
+        // A deployment that failed or rolled back is news even when every task runs again.
+        let rolled_out = self.rollout.as_ref().is_none_or(|r| r.cause.is_none());
+        only_benign && running && self.pending_count.unwrap_or(0) == 0 && settled && rolled_out
     }
 
     /// The split as `(label, count)`, in report order.

@@ -1,10 +1,12 @@
 //! The story a report opens with: each service's state (counts, deployments and how their
 //! rollouts went) and the causes ranked by how often and how recently they stopped tasks.
 
+use std::fmt::Write as _;
+
 use recorder::time::Timestamp;
 
 use crate::evidence::View;
-use crate::report::{Cause, DeploymentSummary, ServiceSummary, TaskSummary, TaskVerdict};
+use crate::report::{Cause, DeploymentSummary, Rollout, ServiceSummary, TaskSummary, TaskVerdict};
 
 /// A cause whose last stop is this close to the recording time is still happening.
 const RECENT_MILLIS: i64 = 5 * 60 * 1000;
@@ -57,7 +59,187 @@ pub(super) fn add_service_state(evidence: &View, services: &mut Vec<ServiceSumma
             .max()
             .map(|t| t.to_string());
     }
+    for summary in services.iter_mut() {
+        summary.rollout = rollout(evidence, &summary.service);
+    }
     services.sort_by(|a, b| a.service.cmp(&b.service));
+}
+
+/// The story of the service's latest deployment in the bundle's deployment record.
+fn rollout(evidence: &View, service: &str) -> Option<Rollout> {
+    // Newest first: the view sorts them so.
+    let located = evidence
+        .service_deployments
+        .iter()
+        .find(|d| d.value.service_name() == Some(service))?;
+    let deployment = &located.value;
+    let task_definition_of = |revision: Option<&str>| {
+        let revision = revision?;
+        evidence
+            .service_revisions
+            .iter()
+            .find(|r| r.value.service_revision_arn.as_deref() == Some(revision))
+            .and_then(|r| r.value.task_definition.as_deref())
+            .map(revision_of)
+    };
+    let target = deployment
+        .target_service_revision
+        .as_ref()
+        .and_then(|r| r.arn.clone());
+    let status = deployment.status.clone().unwrap_or_default();
+    let rolled_back = status.starts_with("ROLLBACK") || deployment.rollback.is_some();
+    let back = rolled_back
+        .then(|| {
+            deployment
+                .rollback
+                .as_ref()
+                .and_then(|r| r.service_revision_arn.clone())
+                .or_else(|| {
+                    deployment
+                        .source_service_revisions
+                        .first()
+                        .and_then(|r| r.arn.clone())
+                })
+        })
+        .flatten();
+    let region = evidence.manifest.region.as_deref().unwrap_or("us-east-1");
+    let triggered: Vec<String> = deployment
+        .alarms
+        .as_ref()
+        .map(|a| a.triggered_alarm_names.clone())
+        .unwrap_or_default();
+    let failed_hooks: Vec<&recorder::model::LifecycleHookDetail> = deployment
+        .lifecycle_hook_details
+        .iter()
+        .filter(|h| matches!(h.status.as_deref(), Some("FAILED" | "TIMED_OUT")))
+        .collect();
+    let breaker = deployment
+        .deployment_circuit_breaker
+        .as_ref()
+        .filter(|b| b.status.as_deref() == Some("TRIGGERED"));
+    let failed = rolled_back || matches!(status.as_str(), "STOPPED" | "STOP_REQUESTED");
+    let (cause, detail) = if !failed {
+        (None, None)
+    } else if !triggered.is_empty() {
+        (
+            Some("alarm"),
+            Some(format!(
+                "CloudWatch alarm {} went off",
+                triggered.join(", ")
+            )),
+        )
+    } else if let Some(hook) = failed_hooks.first() {
+        let at = deployment
+            .lifecycle_stage
+            .as_deref()
+            .map(|stage| format!(" at {stage}"))
+            .unwrap_or_default();
+        let which = match (hook.target_arn.as_deref(), hook.target_type.as_deref()) {
+            (Some(target), _) => format!("lifecycle hook {target}"),
+            (None, Some(kind)) => format!(
+                "{kind} lifecycle hook {}",
+                hook.hook_id.as_deref().unwrap_or_default()
+            ),
+            (None, None) => format!(
+                "lifecycle hook {}",
+                hook.hook_id.as_deref().unwrap_or_default()
+            ),
+        };
+        (
+            Some("lifecycle-hook"),
+            Some(format!(
+                "{} {}{at}",
+                which.trim_end(),
+                hook.status.as_deref().unwrap_or_default()
+            )),
+        )
+    } else if let Some(breaker) = breaker {
+        let counts = match (breaker.failure_count, breaker.threshold) {
+            (Some(failures), Some(threshold)) => {
+                format!(" after {failures} failed tasks (threshold {threshold})")
+            }
+            _ => String::new(),
+        };
+        (
+            Some("circuit-breaker"),
+            Some(format!("the circuit breaker tripped{counts}")),
+        )
+    } else if matches!(
+        status.as_str(),
+        "STOPPED" | "STOP_REQUESTED" | "ROLLBACK_REQUESTED"
+    ) || deployment.stopped_at.is_some()
+    {
+        (
+            Some("manual"),
+            Some("it was stopped or rolled back by request (StopServiceDeployment)".to_owned()),
+        )
+    } else {
+        (
+            None,
+            deployment
+                .rollback
+                .as_ref()
+                .and_then(|r| r.reason.clone())
+                .or_else(|| deployment.status_reason.clone()),
+        )
+    };
+    let mut links: Vec<String> = triggered
+        .iter()
+        .map(|alarm| {
+            format!(
+                "https://console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{}",
+                url_path(alarm)
+            )
+        })
+        .collect();
+    links.extend(
+        failed_hooks
+            .iter()
+            .filter_map(|hook| hook_log_group(hook.target_arn.as_deref()?)),
+    );
+    Some(Rollout {
+        deployment: deployment
+            .service_deployment_arn
+            .clone()
+            .unwrap_or_default(),
+        strategy: deployment.strategy().to_owned(),
+        status,
+        status_reason: deployment.status_reason.clone(),
+        target_task_definition: task_definition_of(target.as_deref()),
+        target_revision: target,
+        rolled_back_to_task_definition: task_definition_of(back.as_deref()),
+        rolled_back_to: back,
+        cause: cause.map(str::to_owned),
+        detail,
+        alarms: triggered,
+        hooks: failed_hooks
+            .iter()
+            .filter_map(|h| h.target_arn.clone())
+            .collect(),
+        links,
+        path: located.loc.path(),
+    })
+}
+
+/// A Lambda hook's log group: `/aws/lambda/<function>` (its default; a function can log
+/// elsewhere). Only for a Lambda ARN.
+fn hook_log_group(target: &str) -> Option<String> {
+    let function = target.split(":function:").nth(1)?;
+    let name = function.split(':').next().filter(|n| !n.is_empty())?;
+    Some(format!("log group /aws/lambda/{name}"))
+}
+
+/// Percent-encodes what a URL path segment cannot hold as it is.
+fn url_path(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
 }
 
 /// `family:revision` of a task-definition ARN.

@@ -201,10 +201,15 @@ impl Report {
                 } else {
                     String::new()
                 };
+                let message = if missing.message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", missing.message)
+                };
                 let _ = writeln!(
                     out,
-                    "  {} {} failed: {}: {}{grant}",
-                    missing.service, missing.operation, missing.code, missing.message
+                    "  {} {} failed: {}{message}{grant}",
+                    missing.service, missing.operation, missing.code
                 );
             }
         }
@@ -272,6 +277,12 @@ impl Report {
                 service.service,
                 service.describe()
             );
+            if let Some(rollout) = &service.rollout {
+                let _ = writeln!(out, "    rollout: {}", rollout.brief());
+                for link in &rollout.links {
+                    let _ = writeln!(out, "      see {link}");
+                }
+            }
             let service_causes = self.service_root_causes(&service.service);
             if !service_causes.is_empty() {
                 let _ = writeln!(

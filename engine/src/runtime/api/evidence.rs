@@ -115,6 +115,27 @@ pub(super) fn register(api: &mut Api<'_>) {
                 })
                 .collect::<Array>()
         })
+        .func("service_deployments()", "The service deployments from DescribeServiceDeployments, newest first, as maps keyed as in\nAWS (`status`, `statusReason`, `lifecycleStage`, `lifecycleHookDetails`, `rollback`,\n`deploymentCircuitBreaker`, `alarms`, `deploymentConfiguration`, `targetServiceRevision`,\n`sourceServiceRevisions`, …) with `path`, `service` (the name), `id` (the ARN's last segment)\nand `strategy` (`ROLLING` when unset). Cite a field with `fact(d.path + \".status\", ())`.", |ev: &mut EvidenceHandle| {
+            deployment_maps(&ev.0, None)
+        })
+        .func("service_revisions()", "The service revisions from DescribeServiceRevisions, as maps keyed as in AWS\n(`serviceRevisionArn`, `taskDefinition`, `containerImages` with each container's pinned\n`imageDigest`, …), each with a `path`.", |ev: &mut EvidenceHandle| {
+            ev.0.service_revisions
+                .iter()
+                .map(|revision| located_map(&revision.value, &revision.loc))
+                .collect::<Array>()
+        })
+        .func("service_revision(arn) -> map?", "The service revision with this ARN, as `service_revisions()` gives it, or `()`.", |ev: &mut EvidenceHandle, arn: &str| {
+            ev.0.service_revisions
+                .iter()
+                .find(|revision| revision.value.service_revision_arn.as_deref() == Some(arn))
+                .map_or(Dynamic::UNIT, |revision| located_map(&revision.value, &revision.loc))
+        })
+        .func("protected_tasks()", "The scale-in protection of tasks from GetTaskProtection, as maps of `taskArn`,\n`protectionEnabled` and `expirationDate`, each with a `path`.", |ev: &mut EvidenceHandle| {
+            ev.0.protected_tasks
+                .iter()
+                .map(|task| located_map(&task.value, &task.loc))
+                .collect::<Array>()
+        })
         .func("failures()", "The `failures[]` entries of every DescribeTasks and RunTask response in the bundle, in call\norder: what ECS could not place or describe (`Failure`).", |ev: &mut EvidenceHandle| {
             array((0..ev.0.failures.len()).map(|index| FailureHandle {
                 ev: Arc::clone(&ev.0),
@@ -154,4 +175,38 @@ pub(super) fn register(api: &mut Api<'_>) {
                 ev.0.has_call(service, operation)
             },
         );
+}
+
+/// A record as a map keyed as in AWS, with its `path` in the bundle.
+fn located_map<T: serde::Serialize>(value: &T, loc: &crate::evidence::Loc) -> Dynamic {
+    let mut map = json(value).try_cast::<Map>().unwrap_or_default();
+    map.insert("path".into(), loc.path().into());
+    Dynamic::from_map(map)
+}
+
+/// The service deployments (of one service, by name, when `service` is given), newest first,
+/// as maps: AWS's keys, `path`, `service`, `id` and `strategy`.
+pub(super) fn deployment_maps(ev: &crate::runtime::api::Ev, service: Option<&str>) -> Array {
+    ev.service_deployments
+        .iter()
+        .filter(|d| service.is_none_or(|name| d.value.service_name() == Some(name)))
+        .map(|d| {
+            let mut map = located_map(&d.value, &d.loc)
+                .try_cast::<Map>()
+                .unwrap_or_default();
+            map.insert(
+                "service".into(),
+                d.value.service_name().unwrap_or_default().into(),
+            );
+            let id = d
+                .value
+                .service_deployment_arn
+                .as_deref()
+                .and_then(|arn| arn.rsplit('/').next())
+                .unwrap_or_default();
+            map.insert("id".into(), id.into());
+            map.insert("strategy".into(), d.value.strategy().into());
+            Dynamic::from_map(map)
+        })
+        .collect()
 }

@@ -18,6 +18,7 @@ fn new_finding(subject: Subject, message: &str) -> ScriptFinding {
         hint: None,
         doc_url: None,
         symptom: false,
+        problem: false,
         caused_by: None,
     }
 }
@@ -104,6 +105,10 @@ report on (a RunTask that placed nothing).", |failure: FailureHandle, message: &
         })
         .func("symptom()", "Marks the finding as a consequence of another finding's root cause (a 143 after a\nhealth-check kill). The report links it to the root cause.", |f: &mut ScriptFinding| {
             f.symptom = true;
+            f.clone()
+        })
+        .func("problem()", "Marks a finding of a benign rule as a problem after all, an error and a root cause: the\nplatform acted as designed, but because of the user's own configuration (an instance ECS\nreplaced because the user's daemon failed). No effect in a rule that is not benign.", |f: &mut ScriptFinding| {
+            f.problem = true;
             f.clone()
         })
         .func("caused_by(task)", "Marks the finding as a symptom of another task's root cause (a rollback caused by failed\ntasks).", |f: &mut ScriptFinding, task: TaskHandle| {

@@ -112,6 +112,9 @@ pub struct ScriptFinding {
     pub doc_url: Option<String>,
     /// Set by `.symptom()`: a consequence of another finding's root cause.
     pub symptom: bool,
+    /// Set by `.problem()`: a finding of a benign rule that is a problem after all (the
+    /// platform acted because of the user's own configuration).
+    pub problem: bool,
     /// Set by `.caused_by(task)`: the task whose root cause this symptom follows from.
     pub caused_by: Option<usize>,
 }

@@ -138,6 +138,10 @@ pub(super) fn register(api: &mut Api<'_>) {
             })
         })
         .func("steady_after(time)", "", |_: &mut ServiceHandle, (): ()| false)
+        .func("service_deployments()", "This service's deployments from DescribeServiceDeployments, newest first, as\n`ev.service_deployments()` gives them (empty when the bundle holds none).", |s: &mut ServiceHandle| {
+            let name = s.service().service_name.clone().unwrap_or_default();
+            crate::runtime::api::evidence::deployment_maps(&s.ev, Some(&name))
+        })
         .func("task_definition() -> TaskDefinition?", "The service's current task definition, or `()` when the bundle lacks it.", |s: &mut ServiceHandle| {
             // The service's current task definition, when the bundle holds it.
             let arn = s.service().task_definition.clone().unwrap_or_default();

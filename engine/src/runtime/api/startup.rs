@@ -63,9 +63,24 @@ fn pull_context<'a>(
             .filter(|c| container.is_none() || c.name.as_deref() == container)
             .any(|c| c.repository_credentials.is_some())
     });
+    // The author wrote a digest into the image reference: the task definition's image, or
+    // the image DescribeTasks reports (the definition's, as written) of a container.
+    let digest_in_definition = definition.is_some_and(|definition| {
+        definition
+            .container_definitions
+            .iter()
+            .filter(|c| container.is_none() || c.name.as_deref() == container)
+            .any(|c| c.image.as_deref().is_some_and(|i| i.contains("@sha256:")))
+    }) || record
+        .task
+        .containers
+        .iter()
+        .filter(|c| container.is_none() || c.name.as_deref() == container)
+        .any(|c| c.image.as_deref().is_some_and(|i| i.contains("@sha256:")));
     PullContext {
         task_account,
         has_credentials,
+        digest_in_definition,
     }
 }
 
