@@ -664,3 +664,22 @@ async fn protected_tasks_are_read_when_events_say_they_block_a_scale_in() {
     assert_eq!(protection[0].request["tasks"], serde_json::json!([running]));
     assert_eq!(protection[0].request["cluster"], "prod");
 }
+
+#[tokio::test]
+async fn container_instances_are_described_with_their_health() {
+    let client = FixtureClient::from_bundle(&fixture("host-disk-full/ec2-getimageblob-no-space"));
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &options("reports"),
+        "t".to_owned(),
+        None,
+    )
+    .await;
+    let described = calls_of(&bundle, "DescribeContainerInstances");
+    assert_eq!(described.len(), 1);
+    assert!(described[0].error.is_none(), "{:?}", described[0].error);
+    assert_eq!(
+        described[0].request["include"],
+        serde_json::json!(["CONTAINER_INSTANCE_HEALTH"])
+    );
+}
