@@ -8,7 +8,13 @@ an XML `Throttling` error for ELBv2 (query protocol). Used by `cargo xtask bench
 mode) and the live tests; only loopback addresses are ever targets.
 
 usage: aws_like_proxy.py --upstream http://127.0.0.1:PORT [--delay-ms 40] [--quota API=RATE/BURST ...]
-                         [--deny-assume-role ACCOUNT ...]
+                         [--deny-assume-role ACCOUNT ...] [--no-service-deployments]
+
+`--no-service-deployments` answers ECS ListServiceDeployments itself, after the round trip and
+the quota, with the empty list AWS gives for a service that has no service deployments: moto
+implements none of the service-deployment APIs (it answers HTTP 500, which the SDK retries with
+back-off), and a benchmark of collection timing should pay what AWS charges for the call, one
+round trip, not moto's retries. The benchmark's report says so beside its figures.
 
 Prints `{"endpoint": "http://127.0.0.1:PORT"}` on one line once listening, then serves until
 stdin closes. `GET /__proxy/stats` answers `{"calls": {API: n}, "throttled": {API: n}}`.
@@ -73,6 +79,8 @@ def main(argv):
     parser.add_argument("--deny-assume-role", action="append", default=[], metavar="ACCOUNT",
                         help="answer sts:AssumeRole into this account with AccessDenied, as a "
                              "role whose trust policy does not name the caller does")
+    parser.add_argument("--no-service-deployments", action="store_true",
+                        help="answer ecs:ListServiceDeployments with an empty list (moto lacks it)")
     args = parser.parse_args(argv)
     upstream = urllib.parse.urlparse(args.upstream)
     if upstream.hostname != "127.0.0.1":
@@ -156,6 +164,11 @@ def main(argv):
                     self.respond(400, {"Content-Type": "application/x-amz-json-1.1",
                                        "x-amzn-ErrorType": "ThrottlingException",
                                        "x-amzn-RequestId": request_id}, error)
+                return
+            if args.no_service_deployments and service == "ecs" and operation == "ListServiceDeployments":
+                self.respond(200, {"Content-Type": "application/x-amz-json-1.1",
+                                   "x-amzn-RequestId": str(uuid.uuid4())},
+                             json.dumps({"serviceDeployments": []}).encode())
                 return
             conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}

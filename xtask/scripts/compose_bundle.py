@@ -110,6 +110,10 @@ def family_renumbering(spec):
     primaries = {conf["primary"] for conf in spec["services"].values()}
     parts = [p for p in spec["parts"] if p["fixture"] not in primaries]
     parts += [p for p in spec["parts"] if p["fixture"] in primaries]
+    # A primary no part uses (a small benchmark bundle) still describes its service.
+    used = {p["fixture"] for p in spec["parts"]}
+    parts += [{"fixture": conf["primary"], "service": name}
+              for name, conf in spec["services"].items() if conf["primary"] not in used]
     for part in parts:
         fixture, service = part["fixture"], part["service"]
         if fixture in numbering:
@@ -175,6 +179,8 @@ def compose(spec):
     for index, part in enumerate(spec["parts"]):
         target = recorded - 56 * 60 + index * 150
         shifts.setdefault(part["fixture"], target - latest_time(load(part["fixture"])))
+    for conf in spec["services"].values():
+        shifts.setdefault(conf["primary"], recorded - 56 * 60 - latest_time(load(conf["primary"])))
 
     def prepared(fixture):
         return shift_times(renumbered(load(fixture), numbering[fixture]), shifts[fixture])

@@ -563,6 +563,8 @@ fn call_counts(bundle: &Value) -> (BTreeMap<String, u64>, BTreeMap<String, u64>)
         })
         .count();
     minimum.insert("DescribeServices".to_owned(), per(services, 10));
+    // The deployment record: one listing per service, whatever it answers (moto fails it).
+    minimum.insert("ListServiceDeployments".to_owned(), services as u64);
     minimum.insert(
         "DescribeTaskDefinition".to_owned(),
         ok("DescribeTaskDefinition").count() as u64,
@@ -691,7 +693,8 @@ fn render(machine: &str, replay: &[ReplayRow], live: Option<&Live>, startup: &St
     let _ = writeln!(out, "## 1. Replay vs parse\n");
     let _ = writeln!(
         out,
-        "Generated bundles (`xtask/scripts/bench_bundle.py`): stopped tasks of 22 failure modes, 100 log lines for every task that ran, 100 events per service. In-process medians from criterion: *parse* reads the file and parses it into a `serde_json::Value`; *replay* is load + evidence + all 36 built-in rules + the text report, rules already compiled. The process column is `ecs-autopsy replay --format json`, whole process, rule compilation included.\n"
+        "Generated bundles (`xtask/scripts/bench_bundle.py`): stopped tasks of 22 failure modes, 100 log lines for every task that ran, 100 events per service. In-process medians from criterion: *parse* reads the file and parses it into a `serde_json::Value`; *replay* is load + evidence + all {} built-in rules + the text report, rules already compiled. The process column is `ecs-autopsy replay --format json`, whole process, rule compilation included.\n",
+        engine::rule::builtin_count()
     );
     let _ = writeln!(
         out,
@@ -775,7 +778,7 @@ fn render(machine: &str, replay: &[ReplayRow], live: Option<&Live>, startup: &St
         Some(live) => {
             let _ = writeln!(
                 out,
-                "moto (pinned in `recorder/tests/moto/requirements.txt`) on 127.0.0.1, staged by `recorder/tests/moto/harness.py fleet --tasks {}`: one service, {} stopped tasks of five failure modes, 18–21 log lines each, one target group. `diagnose --max-tasks {}` against `bench/cli-checklist.sh`, the seed article's checklist as AWS CLI commands (CLI pinned in `bench/requirements.txt`), on the same emulator.\n",
+                "moto (pinned in `recorder/tests/moto/requirements.txt`) on 127.0.0.1, staged by `recorder/tests/moto/harness.py fleet --tasks {}`: one service, {} stopped tasks of five failure modes, 18–21 log lines each, one target group. `diagnose --max-tasks {}` against `bench/cli-checklist.sh`, the seed article's checklist as AWS CLI commands (CLI pinned in `bench/requirements.txt`), on the same emulator. moto does not implement `ListServiceDeployments`: it answers HTTP 500, which the SDK retries with back-off, and those retries are most of `diagnose`'s time here (AWS answers the call in one round trip; section 4 measures collection that way).\n",
                 live.tasks, live.tasks, live.tasks
             );
             let _ = writeln!(
@@ -828,7 +831,8 @@ fn render(machine: &str, replay: &[ReplayRow], live: Option<&Live>, startup: &St
     let _ = writeln!(out, "|---|---|");
     let _ = writeln!(
         out,
-        "| `ecs-autopsy replay` of a one-task bundle (compiles all 36 rules) | {} |",
+        "| `ecs-autopsy replay` of a one-task bundle (compiles all {} rules) | {} |",
+        engine::rule::builtin_count(),
         range(&startup.replay)
     );
     let _ = writeln!(

@@ -188,6 +188,7 @@ pub(crate) fn run(
         proxy
             .arg(root.join("xtask/scripts/aws_like_proxy.py"))
             .args(["--upstream", &upstream, "--delay-ms", &delay_ms.to_string()])
+            .arg("--no-service-deployments")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -290,7 +291,7 @@ pub(crate) fn render(out: &mut String, result: &AwsLike) {
     );
     let _ = writeln!(
         out,
-        "`record --cluster C` (the whole cluster) through `xtask/scripts/aws_like_proxy.py` in front of moto: {} ms per request, ECS describe/list 20/s with a burst of 50, CloudWatch Logs GetLogEvents 25/s and FilterLogEvents 5/s, ELBv2 10/s, over-quota requests answered with AWS's `ThrottlingException` (JSON) or `Throttling` (XML). Stagings by `harness.py fleet --tasks N --services S`; three runs after a warm-up, each after 3 s of quiet. The round-trip floor is the dependency chain's sequential round trips (listing pages, describe, task definitions, log pages) times the delay; the quota floor is what the busiest API's quota alone imposes (its calls beyond one burst at its sustained rate): no client that reads the same evidence can beat the larger of the two.\n",
+        "`record --cluster C` (the whole cluster) through `xtask/scripts/aws_like_proxy.py` in front of moto: {} ms per request, ECS describe/list 20/s with a burst of 50, CloudWatch Logs GetLogEvents 25/s and FilterLogEvents 5/s, ELBv2 10/s, over-quota requests answered with AWS's `ThrottlingException` (JSON) or `Throttling` (XML); `ListServiceDeployments`, which moto does not implement, answered by the proxy with the empty list AWS gives a service without service deployments (one round trip, as AWS charges, instead of moto's HTTP 500 and the SDK's retries). Stagings by `harness.py fleet --tasks N --services S`; three runs after a warm-up, each after 3 s of quiet. The round-trip floor is the dependency chain's sequential round trips (listing pages, describe, task definitions, log pages) times the delay; the quota floor is what the busiest API's quota alone imposes (its calls beyond one burst at its sustained rate): no client that reads the same evidence can beat the larger of the two.\n",
         result.delay_ms
     );
     let _ = writeln!(

@@ -480,7 +480,7 @@ fn cluster_of(arn: &str) -> Option<&str> {
 }
 
 /// `text` percent-encoded for a URL path segment or query value.
-fn url_part(text: &str) -> String {
+pub(super) fn url_part(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {

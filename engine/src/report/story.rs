@@ -1,8 +1,6 @@
 //! The story a report opens with: each service's state (counts, deployments and how their
 //! rollouts went) and the causes ranked by how often and how recently they stopped tasks.
 
-use std::fmt::Write as _;
-
 use recorder::time::Timestamp;
 
 use crate::evidence::View;
@@ -102,7 +100,13 @@ fn rollout(evidence: &View, service: &str) -> Option<Rollout> {
                 })
         })
         .flatten();
-    let region = evidence.manifest.region.as_deref().unwrap_or("us-east-1");
+    // The console opens the alarm in the bundle's Region; without one, in the user's default.
+    let region = evidence
+        .manifest
+        .region
+        .as_deref()
+        .map(|region| format!("?region={}", super::markdown::url_part(region)))
+        .unwrap_or_default();
     let triggered: Vec<String> = deployment
         .alarms
         .as_ref()
@@ -187,8 +191,8 @@ fn rollout(evidence: &View, service: &str) -> Option<Rollout> {
         .iter()
         .map(|alarm| {
             format!(
-                "https://console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{}",
-                url_path(alarm)
+                "https://console.aws.amazon.com/cloudwatch/home{region}#alarmsV2:alarm/{}",
+                super::markdown::url_part(alarm)
             )
         })
         .collect();
@@ -227,19 +231,6 @@ fn hook_log_group(target: &str) -> Option<String> {
     let function = target.split(":function:").nth(1)?;
     let name = function.split(':').next().filter(|n| !n.is_empty())?;
     Some(format!("log group /aws/lambda/{name}"))
-}
-
-/// Percent-encodes what a URL path segment cannot hold as it is.
-fn url_path(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
 }
 
 /// `family:revision` of a task-definition ARN.

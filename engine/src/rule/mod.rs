@@ -144,6 +144,11 @@ pub enum RuleLoadError {
 }
 
 /// The rules embedded in the binary, compiled with `engine`.
+/// How many built-in rules the binary carries.
+pub fn builtin_count() -> usize {
+    BUILTIN_RULES.len()
+}
+
 pub fn builtin_rules(engine: &Engine) -> (Vec<Rule>, Vec<RuleLoadError>) {
     let mut rules = Vec::new();
     let mut errors = Vec::new();

@@ -449,14 +449,16 @@ fn selection_limits(options: &Options) -> BTreeMap<String, Value> {
     limits
 }
 
-/// Whether the service's recent events say that protected tasks keep it from scaling in
-/// (`… was unable to scale in. Reason: The number of protected tasks are more than the desired
-/// count of tasks`).
+/// Whether the service's recent events say that protected tasks keep it from scaling in: AWS's
+/// documented `… was unable to scale in. Reason: The number of protected tasks are more than the
+/// desired count of tasks`, and the form seen live, `… was unable to scale in due to (reason 2
+/// tasks under protection)`.
 fn scale_in_blocked(service: &aws_sdk_ecs::types::Service) -> bool {
     service.events().iter().take(20).any(|event| {
-        event
-            .message()
-            .is_some_and(|m| m.contains("unable to scale in") && m.contains("protected tasks"))
+        event.message().is_some_and(|m| {
+            m.contains("unable to scale in")
+                && (m.contains("protected tasks") || m.contains("under protection"))
+        })
     })
 }
 
@@ -1450,6 +1452,30 @@ mod tests {
             .await
             .expect("ListTasks is allowed");
         assert_eq!(counting.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_scale_in_blocked_by_protection_is_read_in_both_wordings() {
+        let service = |message: &str| {
+            aws_sdk_ecs::types::Service::builder()
+                .events(
+                    aws_sdk_ecs::types::ServiceEvent::builder()
+                        .message(message)
+                        .build(),
+                )
+                .build()
+        };
+        // AWS's documentation (service-event-messages-list).
+        assert!(scale_in_blocked(&service(
+            "(service api) was unable to reach steady state because task set (ecs-svc/1234567890123456789) was unable to scale in. Reason: The number of protected tasks are more than the desired count of tasks"
+        )));
+        // aws-containers/ecs-task-protection-examples (a console capture, verbatim).
+        assert!(scale_in_blocked(&service(
+            "(service task-protection-test-queue-consumer-Service-tjlfn1NmI0yU, taskSet ecs-svc/6163164058718610164) was unable to scale in due to (reason 1 tasks under protection)"
+        )));
+        assert!(!scale_in_blocked(&service(
+            "(service api) has reached a steady state."
+        )));
     }
 
     #[test]
