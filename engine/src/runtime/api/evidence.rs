@@ -67,11 +67,7 @@ pub(super) fn register(api: &mut Api<'_>) {
         .func("target_groups()", "The target groups from DescribeTargetGroups, as maps keyed as in AWS (`TargetGroupArn`,\n`HealthCheckPath`, `HealthCheckIntervalSeconds`, `UnhealthyThresholdCount`, …), each with a\n`path` for citing it.", |ev: &mut EvidenceHandle| {
             ev.0.target_groups
                 .iter()
-                .map(|group| {
-                    let mut map = json(&group.value).try_cast::<Map>().unwrap_or_default();
-                    map.insert("path".into(), group.loc.path().into());
-                    Dynamic::from_map(map)
-                })
+                .map(|group| located_map(&group.value, &group.loc))
                 .collect::<Array>()
         })
         .func("target_health()", "The target health descriptions from DescribeTargetHealth, as maps keyed as in AWS\n(`Target`, `TargetHealth.State`, `TargetHealth.Reason`, `TargetHealth.Description`), each with\nits `TargetGroupArn` and a `path`.", |ev: &mut EvidenceHandle| {
@@ -79,8 +75,9 @@ pub(super) fn register(api: &mut Api<'_>) {
                 .iter()
                 .flat_map(|set| {
                     set.targets.iter().map(|target| {
-                        let mut map = json(&target.value).try_cast::<Map>().unwrap_or_default();
-                        map.insert("path".into(), target.loc.path().into());
+                        let mut map = located_map(&target.value, &target.loc)
+                            .try_cast::<Map>()
+                            .unwrap_or_default();
                         map.insert(
                             "TargetGroupArn".into(),
                             string(set.target_group_arn.as_ref()),
@@ -108,11 +105,7 @@ pub(super) fn register(api: &mut Api<'_>) {
         .func("container_instances()", "The container instances from DescribeContainerInstances (EC2 launch type), as maps keyed as\nin AWS (`remainingResources`, `registeredResources`, `attributes`, …), each with a `path`.", |ev: &mut EvidenceHandle| {
             ev.0.container_instances
                 .iter()
-                .map(|instance| {
-                    let mut map = json(&instance.value).try_cast::<Map>().unwrap_or_default();
-                    map.insert("path".into(), instance.loc.path().into());
-                    Dynamic::from_map(map)
-                })
+                .map(|instance| located_map(&instance.value, &instance.loc))
                 .collect::<Array>()
         })
         .func("service_deployments()", "The service deployments from DescribeServiceDeployments, newest first, as maps keyed as in\nAWS (`status`, `statusReason`, `lifecycleStage`, `lifecycleHookDetails`, `rollback`,\n`deploymentCircuitBreaker`, `alarms`, `deploymentConfiguration`, `targetServiceRevision`,\n`sourceServiceRevisions`, …) with `path`, `service` (the name), `id` (the ARN's last segment)\nand `strategy` (`ROLLING` when unset). Cite a field with `fact(d.path + \".status\", ())`.", |ev: &mut EvidenceHandle| {
