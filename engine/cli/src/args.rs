@@ -59,7 +59,7 @@ pub(crate) struct Cli {
 
 #[derive(Args)]
 pub(crate) struct GlobalArgs {
-    /// Output format
+    /// Output format (html: one page with a drawn timeline, for diagnose and replay)
     #[arg(long, global = true, value_enum, default_value_t = Format::Text, help_heading = "Output")]
     pub(crate) format: Format,
     /// Extra rule directory (repeatable); a rule with a built-in's id replaces it
@@ -211,6 +211,30 @@ pub(crate) enum Command {
     Explain {
         /// The rule id, e.g. app-missing-config
         rule: String,
+    },
+    /// Generate shell completions or man pages
+    #[command(subcommand)]
+    Generate(GenerateCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum GenerateCommand {
+    /// Print the completion script for SHELL on standard output
+    ///
+    /// For example, for bash: `ecs-autopsy generate completions bash >
+    /// ~/.local/share/bash-completion/completions/ecs-autopsy`; for zsh, into a directory of
+    /// your $fpath as `_ecs-autopsy`; for fish, `~/.config/fish/completions/ecs-autopsy.fish`.
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write one man page per command into DIR (ecs-autopsy.1, ecs-autopsy-replay.1, …)
+    ///
+    /// For example `ecs-autopsy generate man ~/.local/share/man/man1`, then `man ecs-autopsy`.
+    Man {
+        /// The directory to write the pages to (created if missing)
+        dir: PathBuf,
     },
 }
 
@@ -524,6 +548,9 @@ pub(crate) enum Format {
     Text,
     Json,
     Markdown,
+    // One self-contained page with a drawn timeline (diagnose and replay). No doc comment:
+    // one would turn every --help into the long form.
+    Html,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

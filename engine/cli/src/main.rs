@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{BundleCommand, Cli, Command, GlobalArgs, RulesCommand};
+use crate::args::{BundleCommand, Cli, Command, GenerateCommand, GlobalArgs, RulesCommand};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -43,6 +43,16 @@ fn main() -> ExitCode {
 /// error, 2.
 fn run(cli: &Cli) -> anyhow::Result<u8> {
     let global = &cli.global;
+    if global.format == args::Format::Html
+        && !matches!(
+            cli.command,
+            Command::Diagnose { .. } | Command::Replay { .. }
+        )
+    {
+        anyhow::bail!(
+            "--format html is for diagnose and replay (a report with a timeline); use text, json or markdown here"
+        );
+    }
     match &cli.command {
         Command::Diagnose {
             live,
@@ -141,6 +151,10 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
             RulesCommand::Definitions { output } => commands::rules::definitions(global, output),
         },
         Command::Explain { rule } => commands::rules::explain(global, rule),
+        Command::Generate(command) => match command {
+            GenerateCommand::Completions { shell } => commands::generate::completions(*shell),
+            GenerateCommand::Man { dir } => commands::generate::man(dir),
+        },
     }
 }
 

@@ -2,11 +2,13 @@
 //!
 //! The JSON form is a public contract (`docs/report-schema.md`), versioned by `schema_version`.
 //! `Report::build` assembles it from the evidence and the ranked findings (`rank`); `text`,
-//! `markdown` and `json` render it. The report depends on the evidence view and on the plain
-//! data of `model`, never on the Rhai runtime or the rule loader.
+//! `markdown` and `json` render it, and `html` with the evidence view beside it. The report
+//! depends on the evidence view and on the plain data of `model`, never on the Rhai runtime
+//! or the rule loader.
 
 mod brief;
 mod escape;
+mod html;
 mod json;
 mod markdown;
 mod rank;

@@ -49,7 +49,8 @@ pub(crate) fn inspect(global: &GlobalArgs, input: &Path) -> anyhow::Result<u8> {
     let summary = ecs_autopsy::inspect::summarize(&input.bundle);
     let text = match global.format {
         Format::Json => summary.render_json(),
-        Format::Text | Format::Markdown => summary.render_text(),
+        // HTML is refused before any command but diagnose and replay runs.
+        Format::Text | Format::Markdown | Format::Html => summary.render_text(),
     };
     print_stdout(&text)?;
     if input.skipped_evidence() {
@@ -67,7 +68,8 @@ pub(crate) fn scan(global: &GlobalArgs, input: &Path) -> anyhow::Result<u8> {
     let report = ScanReport::new(&input.display().to_string(), &loaded.bundle);
     let text = match global.format {
         Format::Json => report.render_json(),
-        Format::Text | Format::Markdown => report.render_text(),
+        // HTML is refused before any command but diagnose and replay runs.
+        Format::Text | Format::Markdown | Format::Html => report.render_text(),
     };
     print_stdout(&text)?;
     if loaded.skipped_evidence() {

@@ -425,18 +425,19 @@ fn report(
     bundle: recorder::Bundle,
     view: ViewArgs,
 ) -> anyhow::Result<u8> {
-    let report = build_report(global, setup, bundle, view);
-    print_stdout(&render(global, &report, view))?;
+    let (report, evidence) = build_report(global, setup, bundle, view);
+    print_stdout(&render(global, setup, &report, &evidence, view))?;
     Ok(report_exit_code(global, setup, &report))
 }
 
-/// The diagnosis of one bundle, as `view` asks for it; warns about cut log lines.
+/// The diagnosis of one bundle, as `view` asks for it, and the evidence view it was made
+/// from; warns about cut log lines.
 pub(crate) fn build_report(
     global: &GlobalArgs,
     setup: &Setup,
     bundle: recorder::Bundle,
     view: ViewArgs,
-) -> engine::report::Report {
+) -> (engine::report::Report, Evidence) {
     let evidence = Evidence::from_bundle_with(bundle, setup.config.evidence);
     if evidence.cut_lines > 0 {
         global.messages().warning(format_args!(
@@ -451,16 +452,27 @@ pub(crate) fn build_report(
     if view.no_timeline || view.brief {
         report.drop_timelines();
     }
-    report
+    (report, evidence)
 }
 
 /// The report in the format asked for.
 pub(crate) fn render(
     global: &GlobalArgs,
+    setup: &Setup,
     report: &engine::report::Report,
+    evidence: &Evidence,
     view: ViewArgs,
 ) -> String {
     match (global.format, view.brief) {
+        (Format::Html, _) => {
+            let titles = setup
+                .rules
+                .rules
+                .iter()
+                .map(|rule| (rule.meta.id.clone(), rule.meta.title.clone()))
+                .collect();
+            report.render_html(evidence, &titles)
+        }
         (Format::Text, false) => report.render_text(use_color(global.color)),
         (Format::Text, true) => report.render_brief_text(),
         (Format::Json, _) => report.render_json(),
@@ -503,6 +515,11 @@ impl ViewArgs {
         if self.brief && global.format == Format::Json {
             anyhow::bail!(
                 "--brief is for the text and Markdown reports; the JSON report always has every field"
+            );
+        }
+        if self.brief && global.format == Format::Html {
+            anyhow::bail!(
+                "--brief is for the text and Markdown reports; the HTML report opens with the brief one"
             );
         }
         Ok(())

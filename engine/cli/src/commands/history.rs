@@ -134,7 +134,8 @@ pub(crate) fn history(global: &GlobalArgs, query: &Query, store: &StoreArgs) -> 
     let (reads, unreadable) = runtime.block_on(read_all(&setup, query, store))?;
     let history = summarise(query, &reads, unreadable, since, now);
     let text = match global.format {
-        Format::Text => render_text(&history),
+        // HTML is refused before any command but diagnose and replay runs.
+        Format::Text | Format::Html => render_text(&history),
         Format::Markdown => render_markdown(&history),
         Format::Json => {
             let mut json = serde_json::to_string_pretty(&history)?;

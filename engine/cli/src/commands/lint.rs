@@ -75,7 +75,8 @@ pub(crate) fn lint(global: &GlobalArgs, target: &Target<'_>) -> anyhow::Result<u
     }
     let report = engine::lint(&evidence, &setup.rules);
     let text = match global.format {
-        Format::Text => report.render_text(use_color(global.color)),
+        // HTML is refused before any command but diagnose and replay runs.
+        Format::Text | Format::Html => report.render_text(use_color(global.color)),
         Format::Json => report.render_json(),
         Format::Markdown => report.render_markdown(),
     };

@@ -1,11 +1,12 @@
 //! One module per group of commands: `diagnose` (diagnose, record, replay), `bundle`,
-//! `history`, `lint` and `rules`; `store` reads S3 for them. Each command reads what it needs, calls the libraries, prints its output and
+//! `history`, `lint`, `rules` and `generate`; `store` reads S3 for them. Each command reads what it needs, calls the libraries, prints its output and
 //! returns the exit code; what they share is here.
 
 #![allow(clippy::print_stdout)]
 
 pub(crate) mod bundle;
 pub(crate) mod diagnose;
+pub(crate) mod generate;
 pub(crate) mod history;
 pub(crate) mod lint;
 pub(crate) mod rules;

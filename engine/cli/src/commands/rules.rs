@@ -30,7 +30,8 @@ pub(crate) fn list(global: &GlobalArgs) -> anyhow::Result<u8> {
                 .collect();
             format!("{}\n", serde_json::to_string_pretty(&rows)?)
         }
-        Format::Text | Format::Markdown => {
+        // HTML is refused before any command but diagnose and replay runs.
+        Format::Text | Format::Markdown | Format::Html => {
             let width = loaded
                 .rules
                 .iter()

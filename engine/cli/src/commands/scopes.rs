@@ -144,6 +144,11 @@ pub(crate) fn diagnose(
     save: Option<&Path>,
     force: bool,
 ) -> anyhow::Result<u8> {
+    if global.format == Format::Html {
+        anyhow::bail!(
+            "--format html draws one account and Region; run diagnose once per --profile or --role-arn, or use text, json or markdown"
+        );
+    }
     if let Some(dir) = save {
         output_dir(dir, "--save")?;
     }
@@ -165,9 +170,9 @@ pub(crate) fn diagnose(
                     .clone()
                     .or_else(|| bundle.manifest.account.clone());
                 let region = bundle.manifest.region.clone();
-                let report = build_report(global, &setup, bundle, view);
+                let (report, evidence) = build_report(global, &setup, bundle, view);
                 code = code.max(report_exit_code(global, &setup, &report));
-                results.push((one.scope, name, account, region, Ok(report)));
+                results.push((one.scope, name, account, region, Ok((report, evidence))));
             }
             Err(error) => {
                 code = 2;
@@ -188,7 +193,7 @@ pub(crate) fn diagnose(
                         "profile": scope.profile,
                         "role_arn": scope.role_arn,
                         "error": report.as_ref().err(),
-                        "report": report.as_ref().ok().and_then(|r| serde_json::from_str::<serde_json::Value>(&r.render_json()).ok()),
+                        "report": report.as_ref().ok().and_then(|(r, _)| serde_json::from_str::<serde_json::Value>(&r.render_json()).ok()),
                     })
                 })
                 .collect();
@@ -206,7 +211,8 @@ pub(crate) fn diagnose(
             });
             format!("{}\n", serde_json::to_string_pretty(&set)?)
         }
-        Format::Text | Format::Markdown => {
+        // HTML was refused above.
+        Format::Text | Format::Markdown | Format::Html => {
             let markdown = global.format == Format::Markdown;
             let mut out = if markdown {
                 format!("## ecs-autopsy: {} accounts and Regions\n\n", results.len())
@@ -220,7 +226,7 @@ pub(crate) fn diagnose(
             };
             for (_, name, _, _, report) in &results {
                 let headline = match report {
-                    Ok(report) => report.headline(),
+                    Ok((report, _)) => report.headline(),
                     Err(error) => format!("error: {error}"),
                 };
                 if markdown {
@@ -230,13 +236,15 @@ pub(crate) fn diagnose(
                 }
             }
             for (_, name, _, _, report) in &results {
-                let Ok(report) = report else { continue };
+                let Ok((report, evidence)) = report else {
+                    continue;
+                };
                 if markdown {
                     let _ = write!(out, "\n---\n\n# {name}\n\n");
                 } else {
                     let _ = write!(out, "\n━━ {name} ━━\n");
                 }
-                out.push_str(&render(global, report, view));
+                out.push_str(&render(global, &setup, report, evidence, view));
             }
             out
         }
