@@ -7,6 +7,8 @@
 //!    checklist run as AWS CLI commands (`bench/cli-checklist.sh`).
 //! 3. Start-up: a one-task `replay`, next to the AWS CLI's own start-up.
 //!
+//! Then sections 4 (`bench_aws_like`), 5 (`lambda`), 6 (`dist`) and 7 (`bench_html`).
+//!
 //! Whole-process timings are repeated runs after warm-up runs, reported as medians (and the
 //! range); nothing here is a single run.
 
@@ -30,17 +32,20 @@ const REPLAY_OVER_PARSE: f64 = 2.0;
 const MEMORY_OVER_BUNDLE: f64 = 3.0;
 const LIVE_SPEEDUP: f64 = 10.0;
 
-const USAGE: &str = "usage: cargo xtask bench [--no-live] [--aws-like-only] [--delay-ms MS]";
+const USAGE: &str =
+    "usage: cargo xtask bench [--no-live] [--aws-like-only] [--html-only] [--delay-ms MS]";
 
 pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let mut live = true;
     let mut aws_like_only = false;
+    let mut html_only = false;
     let mut delay_ms = 40.0;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--no-live" => live = false,
             "--aws-like-only" => aws_like_only = true,
+            "--html-only" => html_only = true,
             "--delay-ms" => {
                 delay_ms = args
                     .next()
@@ -65,22 +70,21 @@ pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
         python: &python,
     };
 
+    if html_only {
+        let mut section = String::new();
+        crate::bench_html::render(
+            &mut section,
+            &crate::bench_html::run(root, &binary, &python, &work)?,
+        );
+        println!("{section}");
+        return crate::write_results_section(root, &section);
+    }
     if aws_like_only {
         let result = crate::bench_aws_like::run(root, &binary, &home, &python, &work, delay_ms)?;
         let mut section = String::new();
         crate::bench_aws_like::render(&mut section, &result);
-        let out = root.join("bench/RESULTS.md");
-        let existing = std::fs::read_to_string(&out).unwrap_or_default();
-        // Replaces section 4 (or adds it), keeping the others as the last full run wrote them.
-        let kept = existing
-            .split("\n## 4. ")
-            .next()
-            .unwrap_or_default()
-            .trim_end()
-            .to_owned();
-        std::fs::write(&out, format!("{kept}\n{section}"))?;
         println!("{section}");
-        eprintln!("xtask: wrote section 4 of {}", out.display());
+        crate::write_results_section(root, &section)?;
         return Ok(());
     }
 
@@ -120,8 +124,17 @@ pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     std::fs::write(&out, &results)?;
     println!("{results}");
     eprintln!("xtask: wrote {}", out.display());
-    // Section 5: the Lambda package, built with cargo-lambda.
-    crate::lambda::run(root, &[])
+    // Section 5: the Lambda package, built with cargo-lambda; 6: the portable binary.
+    crate::lambda::run(root, &[])?;
+    crate::dist::run(root, &[])?;
+    // Section 7: the HTML report at 1,000 tasks.
+    let mut section = String::new();
+    crate::bench_html::render(
+        &mut section,
+        &crate::bench_html::run(root, &binary, &python, &work)?,
+    );
+    println!("{section}");
+    crate::write_results_section(root, &section)
 }
 
 struct Tool<'a> {
@@ -173,8 +186,8 @@ fn wrapping(mut outer: Command, command: &Command) -> Command {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stats {
     pub(crate) median: f64,
-    low: f64,
-    high: f64,
+    pub(crate) low: f64,
+    pub(crate) high: f64,
     runs: usize,
 }
 

@@ -35,16 +35,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let built = build(root)?;
     let section = render(&built, &arm64_note());
     println!("{section}");
-    let out = root.join("bench/RESULTS.md");
-    let existing = std::fs::read_to_string(&out).unwrap_or_default();
-    let kept = existing
-        .split("\n## 5. ")
-        .next()
-        .unwrap_or_default()
-        .trim_end()
-        .to_owned();
-    std::fs::write(&out, format!("{kept}\n\n{section}"))?;
-    eprintln!("xtask: wrote section 5 of {}", out.display());
+    crate::write_results_section(root, &section)?;
     Ok(())
 }
 
@@ -127,7 +118,7 @@ pub(crate) fn build(root: &Path) -> anyhow::Result<Built> {
 }
 
 /// The newest `GLIBC_x.y` symbol version named in a binary.
-fn newest_glibc(binary: &[u8]) -> (u32, u32) {
+pub(crate) fn newest_glibc(binary: &[u8]) -> (u32, u32) {
     let mut newest = (0, 0);
     let needle = b"GLIBC_";
     let mut at = 0;

@@ -40,6 +40,18 @@ pub(crate) fn install_lambda(root: &Path) -> anyhow::Result<PathBuf> {
     )
 }
 
+/// The portable build's tools, `target/dist-venv`: cargo-zigbuild and Zig
+/// (`.ci/dist-requirements.txt`). Returns its Python; `cargo-zigbuild` is beside it.
+pub(crate) fn install_dist(root: &Path) -> anyhow::Result<PathBuf> {
+    install_venv(root, "target/dist-venv", &[".ci/dist-requirements.txt"])
+}
+
+/// The linters of the GitHub workflows, the action and the Dockerfile, `target/ci-venv`
+/// (`.ci/lint-requirements.txt`). Returns its Python; the linters are beside it.
+pub(crate) fn install_ci_lint(root: &Path) -> anyhow::Result<PathBuf> {
+    install_venv(root, "target/ci-venv", &[".ci/lint-requirements.txt"])
+}
+
 fn install_venv(root: &Path, dir: &str, requirement_files: &[&str]) -> anyhow::Result<PathBuf> {
     let mut wanted = String::new();
     for file in requirement_files {
