@@ -4,7 +4,9 @@
 //! `x86_64-unknown-linux-gnu.2.17`, so it runs on glibc 2.17 and newer (CentOS 7, Amazon Linux
 //! 2, every Debian and Ubuntu still in use), and checks what it made: an x86-64 ELF, no glibc
 //! symbol newer than 2.17, no OpenSSL, no symbol table, and the same report as the test
-//! build on the shipped example bundle. Writes section 6 of bench/RESULTS.md.
+//! build on the shipped example bundle. Then runs the README's `cargo install --locked` both
+//! ways, by path and by git URL (this clone's), and each installed binary. Writes section 6 of
+//! bench/RESULTS.md.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,6 +26,8 @@ pub(crate) struct Built {
     glibc: (u32, u32),
     needed: Vec<String>,
     release_bytes: Option<u64>,
+    /// `cargo install` from the clone, by path and by git URL: (how, seconds).
+    installs: Vec<(String, f64)>,
 }
 
 pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
@@ -132,6 +136,11 @@ pub(crate) fn build(root: &Path) -> anyhow::Result<Built> {
     let release_bytes = std::fs::metadata(root.join("target/release/ecs-autopsy"))
         .ok()
         .map(|m| m.len());
+    let url = format!("file://{}", root.display());
+    let installs = vec![
+        install(root, "path", &["--path", "engine/cli"])?,
+        install(root, "git", &["--git", &url, "ecs-autopsy"])?,
+    ];
     Ok(Built {
         binary,
         bytes: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
@@ -140,7 +149,48 @@ pub(crate) fn build(root: &Path) -> anyhow::Result<Built> {
         glibc,
         needed,
         release_bytes,
+        installs,
     })
+}
+
+/// `cargo install --locked ARGS` into `target/install-check/NAME` (sharing `target/` for the
+/// dependencies), then the installed binary's `--version`. The README's install commands, run
+/// against this clone: by path, and by git URL, which is what `--git https://github.com/…`
+/// does with the published repository (it installs the committed HEAD).
+fn install(root: &Path, name: &str, args: &[&str]) -> anyhow::Result<(String, f64)> {
+    let dir = root.join("target/install-check").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    let started = Instant::now();
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .args(["install", "--locked", "--quiet", "--root"])
+        .arg(&dir)
+        .arg("--target-dir")
+        .arg(root.join("target"))
+        .args(args)
+        .current_dir(root)
+        .status()
+        .context("cargo install")?;
+    anyhow::ensure!(
+        status.success(),
+        "`cargo install --locked {}` failed ({status})",
+        args.join(" ")
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    let binary = dir.join("bin/ecs-autopsy");
+    let version = Command::new(&binary)
+        .arg("--version")
+        .output()
+        .with_context(|| binary.display().to_string())?;
+    anyhow::ensure!(
+        String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")),
+        "{} --version printed {:?}",
+        binary.display(),
+        String::from_utf8_lossy(&version.stdout)
+    );
+    Ok((
+        format!("cargo install --locked {}", args.join(" ")),
+        seconds,
+    ))
 }
 
 /// Exit code and stdout of a `--format json` replay of the example bundle.
@@ -190,7 +240,8 @@ fn render(built: &Built) -> String {
          | `{}` | {:.1} MiB |\n\
          | `target/release/ecs-autopsy` (plain `cargo build --release`, unstripped) | {release} |\n\
          | newest glibc symbol version it needs | {}.{} |\n\
-         | shared libraries it needs | {} |\n\n\
+         | shared libraries it needs | {} |\n\
+         {}\n\
          Checked by the task: x86-64 ELF, no glibc symbol newer than {}.{}, no OpenSSL (rustls \
          with aws-lc-rs), no symbol table, `--version`, and a replay of `{EXAMPLE}` whose JSON \
          report is byte for byte the test build's.\n",
@@ -207,6 +258,13 @@ fn render(built: &Built) -> String {
         built.glibc.0,
         built.glibc.1,
         built.needed.join(", "),
+        built
+            .installs
+            .iter()
+            .map(|(how, seconds)| format!(
+                "| `{how}` into `target/install-check/`, then `--version` | {seconds:.0} s |\n"
+            ))
+            .collect::<String>(),
         GLIBC.0,
         GLIBC.1,
     )
