@@ -8,6 +8,7 @@
 //! ways, by path and by git URL (this clone's), and each installed binary. Writes section 6 of
 //! bench/RESULTS.md.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -223,6 +224,17 @@ fn readelf(args: &[&str], binary: &Path) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+fn install_rows(installs: &[(String, f64)]) -> String {
+    let mut rows = String::new();
+    for (how, seconds) in installs {
+        let _ = writeln!(
+            rows,
+            "| `{how}` into `target/install-check/`, then `--version` | {seconds:.0} s |"
+        );
+    }
+    rows
+}
+
 fn render(built: &Built) -> String {
     #[allow(clippy::cast_precision_loss)]
     let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
@@ -258,13 +270,7 @@ fn render(built: &Built) -> String {
         built.glibc.0,
         built.glibc.1,
         built.needed.join(", "),
-        built
-            .installs
-            .iter()
-            .map(|(how, seconds)| format!(
-                "| `{how}` into `target/install-check/`, then `--version` | {seconds:.0} s |\n"
-            ))
-            .collect::<String>(),
+        install_rows(&built.installs),
         GLIBC.0,
         GLIBC.1,
     )
