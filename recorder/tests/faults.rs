@@ -516,6 +516,81 @@ fn with_deployment_record() -> Bundle {
     bundle
 }
 
+/// ListServiceDeployments documents no order: every page of the week before the recording is
+/// read, and the newest deployments (by `createdAt`) are the ones described, newest first.
+#[tokio::test]
+async fn every_page_of_the_recent_deployments_is_read_and_the_newest_described() {
+    let older = "arn:aws:ecs:us-east-1:123456789012:service-deployment/example-cluster/example-service/older";
+    let newer = "arn:aws:ecs:us-east-1:123456789012:service-deployment/example-cluster/example-service/newer";
+    let brief = |arn: &str, created: f64| {
+        serde_json::json!({
+            "serviceDeploymentArn": arn,
+            "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/example-cluster/example-service",
+            "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/example-cluster",
+            "createdAt": created,
+            "status": "SUCCESSFUL"
+        })
+    };
+    let raw =
+        |value: Value| serde_json::value::RawValue::from_string(value.to_string()).expect("JSON");
+    let mut bundle = fixture("app-missing-config/dropped-env-var");
+    // The second page first: the fixture client answers with the first recorded call whose
+    // request strings the request holds, and only the second page's request has the token.
+    bundle.calls.extend([
+        recorder::Call::new(
+            recorder::Operation::ListServiceDeployments,
+            serde_json::json!({"cluster": "prod", "service": "api", "nextToken": "page-2"}),
+            raw(serde_json::json!({"serviceDeployments": [brief(newer, 1_795_500_000.0)]})),
+        )
+        .expect("call"),
+        recorder::Call::new(
+            recorder::Operation::ListServiceDeployments,
+            serde_json::json!({"cluster": "prod", "service": "api"}),
+            raw(serde_json::json!({
+                "serviceDeployments": [brief(older, 1_795_000_000.0)],
+                "nextToken": "page-2"
+            })),
+        )
+        .expect("call"),
+    ]);
+    let client = FixtureClient::from_bundle(&bundle);
+    let recorded = collect(
+        &sdk(&client, 3).await,
+        &options("api"),
+        "2026-11-24T10:00:00.000Z".to_owned(),
+        None,
+    )
+    .await;
+
+    let listed = calls_of(&recorded, "ListServiceDeployments");
+    assert_eq!(listed.len(), 2, "both pages");
+    assert!(listed.iter().all(|call| call.error.is_none()));
+    let mut tokens: Vec<Option<&str>> = listed
+        .iter()
+        .map(|call| call.request.get("nextToken").and_then(Value::as_str))
+        .collect();
+    tokens.sort_unstable();
+    assert_eq!(tokens, [None, Some("page-2")]);
+    // Only the week before the recording (2026-11-24T10:00:00Z), on every page.
+    for call in &listed {
+        let after = call.request["createdAt"]["after"]
+            .as_f64()
+            .expect("createdAt.after, epoch seconds");
+        assert!(
+            (after - (1_795_514_400.0 - 7.0 * 86_400.0)).abs() < 1e-3,
+            "{after}"
+        );
+        assert_eq!(call.request["maxResults"], 100);
+    }
+    // Both described in one call, the newest first, whatever order the pages gave.
+    let described = calls_of(&recorded, "DescribeServiceDeployments");
+    assert_eq!(described.len(), 1);
+    assert_eq!(
+        described[0].request["serviceDeploymentArns"],
+        serde_json::json!([newer, older])
+    );
+}
+
 #[tokio::test]
 async fn the_deployment_record_is_collected_through_the_sdk() {
     let client = FixtureClient::from_bundle(&with_deployment_record());

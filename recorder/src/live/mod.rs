@@ -167,6 +167,7 @@ pub async fn collect(
         slots: Slots::new(options.concurrency),
         calls: Mutex::new(Vec::new()),
         observer,
+        deployments_after: deployments_after(&recorded_at),
     };
     let cluster = options.cluster.as_str();
 
@@ -343,6 +344,7 @@ pub async fn collect_configuration(
         slots: Slots::new(concurrency),
         calls: Mutex::new(Vec::new()),
         observer,
+        deployments_after: deployments_after(&recorded_at),
     };
     let services = ctx.describe_services(cluster, service_names).await;
     let mut definitions: BTreeSet<String> = BTreeSet::new();
@@ -705,6 +707,18 @@ impl Slots {
     }
 }
 
+/// Pages of ListServiceDeployments read per service, 100 deployments each.
+const DEPLOYMENT_PAGES: usize = 5;
+/// Deployments described per service: the newest.
+const DEPLOYMENTS_KEPT: usize = 20;
+/// How far before the recording deployments are listed.
+const DEPLOYMENT_WINDOW_MILLIS: i64 = 7 * 24 * 60 * 60 * 1000;
+
+/// The start of the deployment window, from the recording time.
+fn deployments_after(recorded_at: &str) -> Option<i64> {
+    crate::time::Timestamp::parse_iso(recorded_at).map(|t| t.millis - DEPLOYMENT_WINDOW_MILLIS)
+}
+
 struct Ctx {
     ecs: aws_sdk_ecs::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
@@ -713,6 +727,9 @@ struct Ctx {
     slots: Slots,
     calls: Mutex<Vec<Call>>,
     observer: Option<CallObserver>,
+    /// Epoch milliseconds: deployments created before this are not listed (a week before the
+    /// recording; None when the recording time does not parse, and then all are).
+    deployments_after: Option<i64>,
 }
 
 impl Ctx {
@@ -1139,25 +1156,49 @@ impl Ctx {
         .await;
     }
 
-    /// The service's most recent deployments (one page of up to 20).
+    /// The service's most recent deployments: every page of those created in the week before
+    /// the recording (at most `DEPLOYMENT_PAGES` pages of 100), newest first by `createdAt`
+    /// (the API documents no order), the `DEPLOYMENTS_KEPT` newest kept.
     async fn list_service_deployments(
         &self,
         cluster: &str,
         service: &str,
     ) -> Vec<aws_sdk_ecs::types::ServiceDeploymentBrief> {
-        self.call(Operation::ListServiceDeployments, None, None, |capture| {
-            self.ecs
-                .list_service_deployments()
-                .cluster(cluster)
-                .service(service)
-                .max_results(20)
-                .customize()
-                .interceptor(capture)
-                .send()
-        })
-        .await
-        .and_then(|out| out.service_deployments)
-        .unwrap_or_default()
+        let created_at = self.deployments_after.map(|after| {
+            aws_sdk_ecs::types::CreatedAt::builder()
+                .after(aws_smithy_types::DateTime::from_millis(after))
+                .build()
+        });
+        let mut briefs = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..DEPLOYMENT_PAGES {
+            let page = self
+                .call(Operation::ListServiceDeployments, None, None, |capture| {
+                    self.ecs
+                        .list_service_deployments()
+                        .cluster(cluster)
+                        .service(service)
+                        .set_created_at(created_at.clone())
+                        .max_results(100)
+                        .set_next_token(token.clone())
+                        .customize()
+                        .interceptor(capture)
+                        .send()
+                })
+                .await;
+            let Some(page) = page else { break };
+            briefs.extend(page.service_deployments.unwrap_or_default());
+            token = page.next_token.filter(|t| !t.is_empty());
+            if token.is_none() {
+                break;
+            }
+        }
+        let created = |b: &aws_sdk_ecs::types::ServiceDeploymentBrief| {
+            b.created_at().and_then(|t| t.to_millis().ok())
+        };
+        briefs.sort_by(|a, b| created(b).cmp(&created(a)));
+        briefs.truncate(DEPLOYMENTS_KEPT);
+        briefs
     }
 
     /// The scale-in protection of these tasks, 10 per request (the API's limit).
