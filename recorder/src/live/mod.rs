@@ -1196,7 +1196,7 @@ impl Ctx {
         let created = |b: &aws_sdk_ecs::types::ServiceDeploymentBrief| {
             b.created_at().and_then(|t| t.to_millis().ok())
         };
-        briefs.sort_by(|a, b| created(b).cmp(&created(a)));
+        briefs.sort_by_key(|b| std::cmp::Reverse(created(b)));
         briefs.truncate(DEPLOYMENTS_KEPT);
         briefs
     }
