@@ -19,9 +19,11 @@ Lists are split as a shell would (quotes keep spaces).
 saved earlier (FILE or standard input) and prints the same annotations, then exits with N.
 
 What ecs-autopsy prints, and so what is parsed here: `rules check` lists each error as
-`FILE:LINE:COLUMN: MESSAGE` (text only, whatever --format says); `rules test` prints a line per
+`FILE:LINE:COLUMN: MESSAGE` (the text output is parsed; `--format json` has the same lines as
+its `text` fields); `rules test` prints a line per
 case (`ok`, `FAIL` or `todo`, then the case folder) followed by that case's failures indented
-by six spaces, diffs included (text only too); `lint --format json` is the JSON report, whose
+by six spaces, diffs included (the text output; its JSON form carries the same strings);
+`lint --format json` is the JSON report, whose
 evidence labels name the input file and the JSON path in it (`taskdef.json:
 .containerDefinitions[0].image`). Errors, such as a rule that does not load, go to stderr as
 `ecs-autopsy: error: …`. Python 3 standard library only.

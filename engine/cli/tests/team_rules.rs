@@ -420,6 +420,29 @@ fn rules_test_reports_every_way_a_case_can_fail() {
         ],
         &[],
     );
+    // The same as JSON, for scripts (the GitHub Action's annotations).
+    let json: serde_json::Value = serde_json::from_str(&check(
+        &run_in(&dir, &["--format", "json", "rules", "test", "team"]),
+        1,
+        &[],
+        &[],
+    ))
+    .expect("rules test --format json is JSON");
+    assert_eq!(json["schema"], "ecs-autopsy-rules-test");
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(
+        (json["passed"].as_u64(), json["failed"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let tested = &json["cases"][0];
+    assert_eq!(tested["dir"], "team/fixtures/fires");
+    assert_eq!(tested["status"], "failed");
+    let failure = tested["failures"][0].as_str().expect("a failure");
+    assert!(
+        failure.contains("findings differ from expected.txt")
+            && failure.contains("+   an essential container stopped"),
+        "{failure}"
+    );
     check(
         &run_in(&dir, &["rules", "test", "--update", "team"]),
         0,
@@ -570,6 +593,30 @@ fn rules_check_lists_every_error_with_file_line_and_column() {
         &[],
     );
     assert!(!stdout.contains("good.rhai"), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(&check(
+        &run_in(&dir, &["--format", "json", "rules", "check", "team"]),
+        1,
+        &[],
+        &[],
+    ))
+    .expect("rules check --format json is JSON");
+    assert_eq!(json["schema"], "ecs-autopsy-rules-check");
+    assert_eq!(json["files"], 6);
+    let errors = json["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 8);
+    let typo = errors
+        .iter()
+        .find(|e| e["file"] == "team/typos.rhai" && e["line"] == 20)
+        .expect("the typo, with its position");
+    assert_eq!(typo["column"], 17);
+    assert_eq!(
+        typo["message"],
+        "unknown function `stoped_tasks`; did you mean `stopped_tasks`?"
+    );
+    assert_eq!(
+        typo["text"],
+        "team/typos.rhai:20:17: unknown function `stoped_tasks`; did you mean `stopped_tasks`?"
+    );
 
     // The same id in two directories would clash when both are loaded.
     write(

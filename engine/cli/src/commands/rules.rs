@@ -141,6 +141,7 @@ pub(crate) fn test(global: &GlobalArgs, dirs: &[PathBuf], update: bool) -> anyho
     }
 
     let mut out = String::new();
+    let mut rows = Vec::new();
     let (mut passed, mut failed, mut gaps, mut updated) = (0, 0, 0, 0);
     for dir in &cases {
         let outcome = case::run_case(dir, &setup.rules, update);
@@ -155,6 +156,19 @@ pub(crate) fn test(global: &GlobalArgs, dirs: &[PathBuf], update: bool) -> anyho
             passed += 1;
             "ok  "
         };
+        rows.push(serde_json::json!({
+            "dir": dir.display().to_string(),
+            "status": match status {
+                "FAIL" => "failed",
+                "todo" => "known-gap",
+                _ => "passed",
+            },
+            "failures": outcome.failures,
+            "known_gap": outcome.known_gap,
+            "gap": outcome.gap,
+            "updated": outcome.updated,
+            "change": outcome.change,
+        }));
         let _ = writeln!(out, "{status}  {}", dir.display());
         if let Some(reason) = &outcome.known_gap {
             let _ = writeln!(out, "      known gap: {reason}");
@@ -183,6 +197,21 @@ pub(crate) fn test(global: &GlobalArgs, dirs: &[PathBuf], update: bool) -> anyho
         let _ = write!(out, ", {updated} case(s) updated");
     }
     out.push('\n');
+    if global.format == Format::Json {
+        let report = serde_json::json!({
+            "schema": "ecs-autopsy-rules-test",
+            "schema_version": 1,
+            "tool_version": env!("CARGO_PKG_VERSION"),
+            "rules": setup.rules.rules.len(),
+            "rule_errors": setup.rules.errors.iter().map(load_error_json).collect::<Vec<_>>(),
+            "cases": rows,
+            "passed": passed,
+            "failed": failed,
+            "known_gaps": gaps,
+            "updated": updated,
+        });
+        out = format!("{}\n", serde_json::to_string_pretty(&report)?);
+    }
     print_stdout(&out)?;
     Ok(if setup.rules.errors.is_empty() {
         u8::from(failed > 0)
@@ -206,8 +235,31 @@ pub(crate) fn check(global: &GlobalArgs, dirs: &[PathBuf]) -> anyhow::Result<u8>
         rule::check_sources(&engine, &read)
     };
     let mut out = String::new();
-    for error in &checked.errors {
+    if global.format == Format::Json {
+        let report = serde_json::json!({
+            "schema": "ecs-autopsy-rules-check",
+            "schema_version": 1,
+            "tool_version": env!("CARGO_PKG_VERSION"),
+            "files": checked.files,
+            "unreadable": checked.unreadable,
+            "errors": checked.errors.iter().map(load_error_json).collect::<Vec<_>>(),
+        });
+        out = format!("{}\n", serde_json::to_string_pretty(&report)?);
+    }
+    for error in checked
+        .errors
+        .iter()
+        .filter(|_| global.format != Format::Json)
+    {
         let _ = writeln!(out, "{error}");
+    }
+    if global.format == Format::Json {
+        print_stdout(&out)?;
+        return Ok(if checked.unreadable {
+            2
+        } else {
+            u8::from(!checked.errors.is_empty())
+        });
     }
     let _ = writeln!(
         out,
@@ -287,4 +339,27 @@ pub(crate) fn explain(global: &GlobalArgs, id: &str) -> anyhow::Result<u8> {
     };
     print_stdout(&rule::render_docs(rule))?;
     Ok(0)
+}
+
+/// A rule that could not be loaded, as `rules check --format json` and `rules test --format
+/// json` give it: `file`, `line` and `column` when known, `message`, and `text`, the line the
+/// text output prints.
+fn load_error_json(error: &rule::RuleLoadError) -> serde_json::Value {
+    let text = error.to_string();
+    match error {
+        rule::RuleLoadError::At {
+            file,
+            line,
+            column,
+            message,
+        } => serde_json::json!({
+            "file": file, "line": line, "column": column, "message": message, "text": text,
+        }),
+        rule::RuleLoadError::File { file, message } => serde_json::json!({
+            "file": file, "line": null, "column": null, "message": message, "text": text,
+        }),
+        rule::RuleLoadError::DuplicateId { second, .. } => serde_json::json!({
+            "file": second, "line": null, "column": null, "message": text, "text": text,
+        }),
+    }
 }
