@@ -37,12 +37,13 @@ tasks:
   lambda    build the event-driven recorder's Lambda zip for x86_64 with cargo-lambda (pinned, from
             PyPI, into target/lambda-venv), check it and write section 5 of bench/RESULTS.md
   dist      build the portable Linux binary (x86_64, glibc 2.17+, stripped) with cargo-zigbuild
-            (pinned, from PyPI, into target/dist-venv), check it and write section 6 of
-            bench/RESULTS.md
+            (pinned, from PyPI, into target/dist-venv), check it, run `cargo install --locked` by
+            path and by git URL, and write section 6 of bench/RESULTS.md
   bench     run the benchmarks and write bench/RESULTS.md (`--no-live` skips the emulator ones,
             `--aws-like-only` runs only the AWS-like one, `--delay-ms MS` its round trip,
             `--html-only` only the HTML report at 1,000 tasks);
-            needs a release build, about 15 minutes
+            needs a release build, about 25 minutes (sections 5 and 6 build the Lambda zip and
+            the portable binary too)
   fuzz      run the fuzz targets with libFuzzer, 10 minutes each by default (`--time SECONDS`,
             or name targets); needs the nightly toolchain, installs cargo-fuzz into target/tools";
 

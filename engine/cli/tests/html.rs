@@ -367,3 +367,63 @@ fn the_screenshot_shows_the_lanes_drawn() {
         std::fs::copy(&shot, docs.join("html-report.png")).expect("bless the screenshot");
     }
 }
+
+#[test]
+fn text_from_the_bundle_never_becomes_markup_or_script() {
+    let dir = TempDir::new("html", "hostile");
+    // The shipped one-task incident, with a log line and a stopped reason that try to close
+    // the data element, run a script and add an element.
+    let hostile = "</script><script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">";
+    let source = root().join("fixtures/app-missing-config/dropped-env-var/bundle.json");
+    let mut bundle: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(source).expect("fixture")).expect("JSON");
+    let calls = bundle["calls"].as_array_mut().expect("calls");
+    let logs = calls
+        .iter_mut()
+        .find(|c| c["operation"] == "GetLogEvents")
+        .expect("a log call");
+    let events = logs["response"]["events"].as_array_mut().expect("events");
+    let last = events.last_mut().expect("an event");
+    last["message"] = serde_json::Value::from(hostile);
+    let tasks = calls
+        .iter_mut()
+        .find(|c| c["operation"] == "DescribeTasks")
+        .expect("tasks");
+    tasks["response"]["tasks"][0]["stoppedReason"] = serde_json::Value::from(hostile);
+    let id = tasks["response"]["tasks"][0]["taskArn"]
+        .as_str()
+        .and_then(|arn| arn.rsplit('/').next())
+        .expect("task id")
+        .to_owned();
+    let path = dir.join("hostile.json");
+    std::fs::write(&path, serde_json::to_vec(&bundle).expect("JSON")).expect("write");
+
+    let output = run(&[
+        "--no-config",
+        "--format",
+        "html",
+        "replay",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    let html = check(&output, 1, &[], &[]);
+    assert!(!html.contains(hostile), "the raw text is never in the page");
+    let page = dir.join("report.html");
+    std::fs::write(&page, &html).expect("write page");
+
+    let (dom, _) = browse(&dir, &page, &format!("#task={id}"), &["--dump-dom"]);
+    assert!(
+        dom.contains("data-rendered=\"true\""),
+        "the timeline still draws"
+    );
+    assert!(
+        !dom.contains("pwned</title>"),
+        "no script of the bundle ran"
+    );
+    assert!(!dom.contains("<img"), "no element of the bundle was made");
+    let shown = "&lt;/script&gt;&lt;script&gt;document.title='pwned'&lt;/script&gt;&lt;img";
+    let detail = dom.split("id=\"detail\"").nth(1).expect("detail panel");
+    assert!(
+        detail.contains(shown),
+        "the text is shown as text in the task panel"
+    );
+}
