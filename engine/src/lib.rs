@@ -8,7 +8,10 @@
 //! The modules form a one-way graph, checked by `cargo xtask tidy`: `model` is a leaf of plain
 //! data; `evidence` builds on the bundle; `runtime` on the evidence and `model`; `rule` on the
 //! runtime; `report` on the evidence and `model`, never on the runtime or the rule loader.
+//! `classify` (wording families) and `analysis` (memory series, log patterns) are leaves of
+//! plain functions.
 
+pub mod analysis;
 pub mod classify;
 pub mod diff;
 pub mod evidence;
