@@ -241,6 +241,20 @@ def case_toml_line(lines: list[str] | None, rule: str | None, keys: tuple[str, .
 RULE_IN_BACKTICKS = re.compile(r"`([^`]+)`")
 
 
+def rule_failure(rule: str, message: str, location: str, root: str, title: str, case: str | None = None) -> Annotation:
+    """A rule that failed while running, at its .rhai FILE:LINE:COL."""
+    path, line_number, col = split_location(location)
+    return Annotation(
+        "error",
+        f"rule `{rule}` failed: {message}",
+        title=title,
+        file=display_path(path, root),
+        line=line_number,
+        col=col,
+        case=case,
+    )
+
+
 def annotate_failure(case: CaseResult, failure: list[str], root: str) -> Annotation:
     head, rest = failure[0], failure[1:]
     message = "\n".join(failure)
@@ -266,14 +280,12 @@ def annotate_failure(case: CaseResult, failure: list[str], root: str) -> Annotat
         for line in rest + [line for other in case.failures for line in other]:
             found = pattern.search(line)
             if found:
-                path, line_number, col = split_location(found["location"])
-                return Annotation(
-                    "error",
-                    f"rule `{failed['rule']}` failed: {failed['message']}",
+                return rule_failure(
+                    failed["rule"],
+                    failed["message"],
+                    found["location"],
+                    root,
                     title=f"rule {failed['rule']} failed (case {case_name})",
-                    file=display_path(path, root),
-                    line=line_number,
-                    col=col,
                     case=case_name,
                 )
         return at(case_toml, 1)
@@ -506,15 +518,9 @@ def parse_stderr(stderr: str, root: str, kind: str) -> list[Annotation]:
         failed = re.match(r"^rule (?P<rule>\S+) failed \((?P<location>[^)]*)\): (?P<message>.*)$", text)
         located = LOCATION.match(text)
         if failed:
-            path, line_number, col = split_location(failed["location"])
             annotations.append(
-                Annotation(
-                    "error",
-                    f"rule `{failed['rule']}` failed: {failed['message']}",
-                    title=f"rule {failed['rule']} failed",
-                    file=display_path(path, root),
-                    line=line_number,
-                    col=col,
+                rule_failure(
+                    failed["rule"], failed["message"], failed["location"], root, title=f"rule {failed['rule']} failed"
                 )
             )
         elif located and located["message"] is not None and os.path.exists(located["file"]):
