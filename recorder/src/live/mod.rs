@@ -665,22 +665,26 @@ fn sort_calls(calls: &mut [Call]) {
     });
 }
 
+/// Pages a listing reads at most unless it says otherwise, so that a listing that never ends
+/// cannot hang the collector.
+const MAX_PAGES: usize = 100;
+
 /// Every item of a paginated listing: `page(token)` gives a page's items and the next token.
-/// At most 100 pages, so that a listing that never ends cannot hang the collector; a page that
-/// fails ends the listing (the failure is recorded).
-async fn all_pages<F, Fut>(mut page: F) -> Vec<String>
+/// At most `max_pages` pages; a page that fails ends the listing (the failure is recorded), and
+/// so does a missing or empty next token.
+async fn all_pages<T, F, Fut>(max_pages: usize, mut page: F) -> Vec<T>
 where
     F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Option<(Vec<String>, Option<String>)>>,
+    Fut: Future<Output = Option<(Vec<T>, Option<String>)>>,
 {
     let mut items = Vec::new();
     let mut token = None;
-    for _ in 0..100 {
+    for _ in 0..max_pages {
         let Some((batch, next)) = page(token.take()).await else {
             break;
         };
         items.extend(batch);
-        token = next;
+        token = next.filter(|t| !t.is_empty());
         if token.is_none() {
             break;
         }
@@ -885,7 +889,7 @@ impl Ctx {
 
     /// Every service ARN of the cluster, all pages.
     async fn list_services(&self, cluster: &str) -> Vec<String> {
-        all_pages(|token| async move {
+        all_pages(MAX_PAGES, |token| async move {
             self.call(Operation::ListServices, None, None, |capture| {
                 self.ecs
                     .list_services()
@@ -909,7 +913,7 @@ impl Ctx {
         service: Option<&str>,
         status: DesiredStatus,
     ) -> Vec<String> {
-        all_pages(|token| {
+        all_pages(MAX_PAGES, |token| {
             let status = status.clone();
             async move {
                 self.call(Operation::ListTasks, None, None, |capture| {
@@ -1169,30 +1173,31 @@ impl Ctx {
                 .after(aws_smithy_types::DateTime::from_millis(after))
                 .build()
         });
-        let mut briefs = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..DEPLOYMENT_PAGES {
-            let page = self
-                .call(Operation::ListServiceDeployments, None, None, |capture| {
+        let mut briefs = all_pages(DEPLOYMENT_PAGES, |token| {
+            let created_at = created_at.clone();
+            async move {
+                self.call(Operation::ListServiceDeployments, None, None, |capture| {
                     self.ecs
                         .list_service_deployments()
                         .cluster(cluster)
                         .service(service)
-                        .set_created_at(created_at.clone())
+                        .set_created_at(created_at)
                         .max_results(100)
-                        .set_next_token(token.clone())
+                        .set_next_token(token)
                         .customize()
                         .interceptor(capture)
                         .send()
                 })
-                .await;
-            let Some(page) = page else { break };
-            briefs.extend(page.service_deployments.unwrap_or_default());
-            token = page.next_token.filter(|t| !t.is_empty());
-            if token.is_none() {
-                break;
+                .await
+                .map(|page| {
+                    (
+                        page.service_deployments.unwrap_or_default(),
+                        page.next_token,
+                    )
+                })
             }
-        }
+        })
+        .await;
         let created = |b: &aws_sdk_ecs::types::ServiceDeploymentBrief| {
             b.created_at().and_then(|t| t.to_millis().ok())
         };
