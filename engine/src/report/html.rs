@@ -10,7 +10,8 @@ use recorder::time::Timestamp;
 use serde::Serialize;
 
 use crate::evidence::{Evidence, TaskRecord};
-use crate::report::{Report, TaskVerdict, fact_value};
+use crate::report::story::revision_of;
+use crate::report::{Report, TaskVerdict, arn_tail, fact_value};
 use crate::timeline::EntryKind;
 
 const TEMPLATE: &str = include_str!("html/template.html");
@@ -324,7 +325,8 @@ impl Report {
             id: summary.task_id.clone(),
             arn: summary.task_arn.clone(),
             service: summary.service.clone(),
-            revision: summary.task_definition.as_deref().map(revision_of),
+            // Already `family:revision` in the report.
+            revision: summary.task_definition.clone(),
             cause: cause_index.get(&key).copied().unwrap_or_default(),
             message: finding.map(|f| f.message.clone()),
             last_status: task.and_then(|t| t.last_status.clone()),
@@ -377,14 +379,6 @@ fn revision_key(revision: &str) -> (String, Option<u64>, String) {
     }
 }
 
-/// `family:revision` of a task definition ARN (or the text itself).
-fn revision_of(task_definition: &str) -> String {
-    task_definition
-        .rsplit_once("task-definition/")
-        .map_or(task_definition, |(_, name)| name)
-        .to_owned()
-}
-
 /// The lifecycle phases of a task, from its timestamps: provisioning (created until the pull,
 /// the start or the stop began), pull (pull started until it stopped, or until the task stopped
 /// when it never did), running (started until stopping), stopping (until stopped). Phases whose
@@ -429,23 +423,20 @@ fn markers(evidence: &Evidence) -> Vec<Marker> {
     let mut with_record: Vec<String> = Vec::new();
     for located in &evidence.service_deployments {
         let deployment = &located.value;
-        let service = deployment
-            .service_arn
-            .as_deref()
-            .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_owned());
+        let service = deployment.service_name().map(str::to_owned);
         if let Some(service) = &service {
             with_record.push(service.clone());
         }
         let id = deployment
             .service_deployment_arn
             .as_deref()
-            .map_or("", |arn| arn.rsplit('/').next().unwrap_or(arn));
+            .map_or("", arn_tail);
         let status = deployment.status.as_deref().unwrap_or("?");
         let target = deployment
             .target_service_revision
             .as_ref()
             .and_then(|r| r.arn.as_deref())
-            .map(|arn| format!(" to revision {}", arn.rsplit('/').next().unwrap_or(arn)))
+            .map(|arn| format!(" to revision {}", arn_tail(arn)))
             .unwrap_or_default();
         for (at, what) in [
             (deployment.created_at, "created"),

@@ -194,11 +194,9 @@ impl Rollout {
     pub fn brief(&self) -> String {
         // A task definition when the bundle holds the revision, else the revision's id.
         let name = |definition: Option<&String>, revision: Option<&String>| {
-            definition.cloned().or_else(|| {
-                revision.map(|arn| {
-                    format!("service revision {}", arn.rsplit('/').next().unwrap_or(arn))
-                })
-            })
+            definition
+                .cloned()
+                .or_else(|| revision.map(|arn| format!("service revision {}", arn_tail(arn))))
         };
         let target = name(
             self.target_task_definition.as_ref(),
@@ -533,7 +531,7 @@ impl Report {
                     .or_else(|| {
                         task.task_definition_arn
                             .as_deref()
-                            .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_owned())
+                            .map(|arn| arn_tail(arn).to_owned())
                     }),
                 stopped_at: task.stopped_at.map(|t| t.0.to_string()),
                 stop_code: task.stop_code.clone(),
@@ -707,6 +705,12 @@ impl Report {
 
 /// A fact's value as the bundle holds it; an ECS timestamp held as epoch seconds (the API's
 /// and the AWS CLI v1's form) is followed by the time it means, in UTC.
+/// The last part of an ARN: `api:7` of a task definition's, a task's or a deployment's id; the
+/// text itself when it has no `/`.
+fn arn_tail(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
 fn fact_value(fact: &Fact) -> String {
     match &fact.value {
         serde_json::Value::Null => "(absent)".to_owned(),
@@ -1146,7 +1150,7 @@ fn next_steps(
                 steps.push(NextStep {
                     what: format!(
                         "task definition {} is not in the input: its containers' settings and log configuration are unknown",
-                        arn.rsplit('/').next().unwrap_or(arn)
+                        arn_tail(arn)
                     ),
                     command: Some(format!(
                         "aws ecs describe-task-definition --task-definition {}{}",

@@ -234,8 +234,8 @@ fn hook_log_group(target: &str) -> Option<String> {
 }
 
 /// `family:revision` of a task-definition ARN.
-fn revision_of(arn: &str) -> String {
-    arn.rsplit('/').next().unwrap_or(arn).to_owned()
+pub(super) fn revision_of(arn: &str) -> String {
+    super::arn_tail(arn).to_owned()
 }
 
 /// The root causes of the stopped tasks (and `undiagnosed`), most stops first, then the most
