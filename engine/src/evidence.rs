@@ -14,6 +14,7 @@ use recorder::selection::Limits;
 use recorder::time::Timestamp;
 
 mod cited;
+pub mod insights;
 mod label;
 
 pub use cited::Held;
@@ -244,6 +245,8 @@ pub struct View {
     pub service_revisions: Vec<Located<model::ServiceRevision>>,
     /// The `protectedTasks[]` of GetTaskProtection responses, in call order.
     pub protected_tasks: Vec<Located<model::ProtectedTask>>,
+    /// Container Insights settings, Logs Insights queries and CloudTrail records.
+    pub insights: insights::Insights,
     pub failed_calls: Vec<FailedCall>,
     /// `(service, operation)` of every call present in the bundle, failed or not.
     pub present_calls: Vec<(String, String)>,
@@ -383,6 +386,16 @@ impl Evidence {
                 .and_then(|_| {
                     (call.response.take().map(Box::<str>::from)).or(call.cited_text.take())
                 });
+            if let Some(operation) = call.known_operation() {
+                builder.insights.add(
+                    index,
+                    operation,
+                    &call.request,
+                    text.as_deref(),
+                    &call.parsed,
+                    call.error.as_ref(),
+                );
+            }
             builder.texts.push(text);
             if let Some(error) = call.error.clone() {
                 builder.failed.push(FailedCall {
@@ -603,6 +616,7 @@ struct Builder {
     service_deployments: Vec<Located<model::ServiceDeployment>>,
     service_revisions: Vec<Located<model::ServiceRevision>>,
     protected_tasks: Vec<Located<model::ProtectedTask>>,
+    insights: insights::Insights,
     failed: Vec<FailedCall>,
     present: Vec<(String, String)>,
     sources: Vec<Option<(String, Option<String>)>>,
@@ -825,9 +839,13 @@ impl Builder {
                     });
                 }
             }
+            // Read by `insights::Insights::add`, which needs each call's request too.
             Response::ListTasks(_)
             | Response::ListServices(_)
             | Response::ListServiceDeployments(_)
+            | Response::DescribeClusters(_)
+            | Response::GetQueryResults(_)
+            | Response::LookupEvents(_)
             | Response::None => {}
         }
     }
@@ -909,6 +927,7 @@ impl Builder {
             },
             service_revisions: self.service_revisions,
             protected_tasks: self.protected_tasks,
+            insights: self.insights,
             failed_calls: self.failed,
             present_calls: self.present,
             call_sources: self.sources,

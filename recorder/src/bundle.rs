@@ -261,6 +261,16 @@ pub enum Operation {
     DescribeServiceDeployments,
     DescribeServiceRevisions,
     GetTaskProtection,
+    /// With `include: ["SETTINGS"]`: whether Container Insights is on for the cluster.
+    DescribeClusters,
+    /// A CloudWatch Logs Insights query (Container Insights memory, error patterns).
+    StartQuery,
+    /// Its results: only the last poll of each query is kept.
+    GetQueryResults,
+    /// A query given up on after its polls ran out.
+    StopQuery,
+    /// CloudTrail: who stopped a task, deployed a service or registered a revision.
+    LookupEvents,
     /// Not an API call: EventBridge events from ECS (`ECS Task State Change`, `ECS Deployment
     /// State Change`, `ECS Service Action`) as `{"events": [...]}`, from an event file, an SQS
     /// message or the Lambda's trigger. Service `events`.
@@ -288,6 +298,9 @@ pub enum Response {
     DescribeServiceDeployments(model::DescribeServiceDeploymentsResponse),
     DescribeServiceRevisions(model::DescribeServiceRevisionsResponse),
     GetTaskProtection(model::GetTaskProtectionResponse),
+    DescribeClusters(model::DescribeClustersResponse),
+    GetQueryResults(model::GetQueryResultsResponse),
+    LookupEvents(model::LookupEventsResponse),
     EcsEvents(model::EcsEventsResponse),
 }
 
@@ -348,7 +361,7 @@ fn supported_versions() -> String {
 
 impl Operation {
     /// Every AWS API call a bundle may hold (`EcsEvents`, which is not one, is left out).
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 20] = [
         Operation::DescribeTasks,
         Operation::DescribeServices,
         Operation::DescribeTaskDefinition,
@@ -364,6 +377,11 @@ impl Operation {
         Operation::DescribeServiceDeployments,
         Operation::DescribeServiceRevisions,
         Operation::GetTaskProtection,
+        Operation::DescribeClusters,
+        Operation::StartQuery,
+        Operation::GetQueryResults,
+        Operation::StopQuery,
+        Operation::LookupEvents,
     ];
 
     /// The AWS CLI's service name.
@@ -378,8 +396,14 @@ impl Operation {
             | Operation::ListServiceDeployments
             | Operation::DescribeServiceDeployments
             | Operation::DescribeServiceRevisions
-            | Operation::GetTaskProtection => "ecs",
-            Operation::GetLogEvents | Operation::FilterLogEvents => "logs",
+            | Operation::GetTaskProtection
+            | Operation::DescribeClusters => "ecs",
+            Operation::GetLogEvents
+            | Operation::FilterLogEvents
+            | Operation::StartQuery
+            | Operation::GetQueryResults
+            | Operation::StopQuery => "logs",
+            Operation::LookupEvents => "cloudtrail",
             Operation::DescribeTargetGroups
             | Operation::DescribeTargetHealth
             | Operation::DescribeTargetGroupAttributes => "elbv2",
@@ -404,6 +428,11 @@ impl Operation {
             Operation::DescribeServiceDeployments => "DescribeServiceDeployments",
             Operation::DescribeServiceRevisions => "DescribeServiceRevisions",
             Operation::GetTaskProtection => "GetTaskProtection",
+            Operation::DescribeClusters => "DescribeClusters",
+            Operation::StartQuery => "StartQuery",
+            Operation::GetQueryResults => "GetQueryResults",
+            Operation::StopQuery => "StopQuery",
+            Operation::LookupEvents => "LookupEvents",
             Operation::EcsEvents => "EcsEvents",
         }
     }
@@ -471,6 +500,10 @@ impl Operation {
             }
             Operation::DescribeServiceRevisions => Response::DescribeServiceRevisions(typed(raw)?),
             Operation::GetTaskProtection => Response::GetTaskProtection(typed(raw)?),
+            Operation::DescribeClusters => Response::DescribeClusters(typed(raw)?),
+            Operation::GetQueryResults => Response::GetQueryResults(typed(raw)?),
+            Operation::LookupEvents => Response::LookupEvents(typed(raw)?),
+            Operation::StartQuery | Operation::StopQuery => Response::None,
             Operation::EcsEvents => Response::EcsEvents(typed(raw)?),
         })
     }
@@ -1177,11 +1210,11 @@ mod tests {
 
     #[test]
     fn unknown_operations_are_kept_untouched() {
-        let bundle = load(r#"[{"service": "ecs", "operation": "DescribeClusters", "request": {}, "response": {"clusters": 7}}]"#)
+        let bundle = load(r#"[{"service": "ecs", "operation": "DescribeCapacityProviders", "request": {}, "response": {"capacityProviders": 7}}]"#)
             .expect("loads");
         assert!(matches!(*bundle.calls[0].parsed, Response::None));
         let text = String::from_utf8(bundle.to_canonical_json()).expect("utf-8");
-        assert!(text.contains(r#""clusters": 7"#), "{text}");
+        assert!(text.contains(r#""capacityProviders": 7"#), "{text}");
     }
 
     #[test]

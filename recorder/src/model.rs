@@ -399,6 +399,80 @@ pub struct ProtectedTask {
     pub expiration_date: Option<EpochSeconds>,
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DescribeClustersResponse {
+    pub clusters: Vec<Cluster>,
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Cluster {
+    pub cluster_arn: Option<String>,
+    pub cluster_name: Option<String>,
+    /// Only with `include: ["SETTINGS"]`: `containerInsights` `enabled`, `enhanced` or
+    /// `disabled`.
+    pub settings: Vec<ClusterSetting>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClusterSetting {
+    pub name: Option<String>,
+    pub value: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// CloudWatch Logs Insights
+
+/// A query's results (the last poll). Every value is a string, as the API gives it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GetQueryResultsResponse {
+    pub results: Vec<Vec<ResultField>>,
+    pub statistics: Option<QueryStatistics>,
+    /// `Scheduled`, `Running`, `Complete`, `Failed`, `Cancelled`, `Timeout`, `Unknown`.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ResultField {
+    pub field: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct QueryStatistics {
+    pub records_matched: Option<f64>,
+    pub records_scanned: Option<f64>,
+    pub bytes_scanned: Option<f64>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// CloudTrail (PascalCase on the wire)
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LookupEventsResponse {
+    pub events: Vec<TrailEvent>,
+    pub next_token: Option<String>,
+}
+
+/// One management event. `CloudTrailEvent` is the whole record as a JSON string.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TrailEvent {
+    pub event_id: Option<String>,
+    pub event_name: Option<String>,
+    pub event_time: Option<EpochSeconds>,
+    pub event_source: Option<String>,
+    pub username: Option<String>,
+    pub cloud_trail_event: Option<String>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // EventBridge: the events ECS sends (`ECS Task State Change`, `ECS Deployment State Change`,
 // `ECS Service Action`), kept whole as `{"events": [...]}` (`events EcsEvents`, not an API call).

@@ -6,7 +6,10 @@
 //! - Free text: every string is scanned for credentials (AWS access keys and secret keys,
 //!   bearer tokens, JWTs, passwords in URLs and `password=` pairs, private keys), and only
 //!   those spans are replaced.
-//! - The AWS account id is pseudonymised consistently across the bundle.
+//! - The AWS account id is pseudonymised consistently across the bundle, and so are the
+//!   principals and source addresses in CloudTrail records (`principal-N`, `ip-N`): the report
+//!   can still say that one principal stopped three tasks from one address, with which tool,
+//!   but not who.
 //!
 //! The manifest records what was redacted, as counts per kind, never the values. Redaction is
 //! designed never to change a diagnosis: names, codes, stop reasons and the words around a
@@ -117,6 +120,16 @@ pub fn redact(bundle: &mut Bundle) {
     if accounts > 0 {
         redactor.counts.insert("account-id", accounts);
     }
+    for (kind, found) in [
+        ("principal", redactor.principals.len()),
+        ("source-ip", redactor.addresses.len()),
+    ] {
+        if found > 0 {
+            redactor
+                .counts
+                .insert(kind, u64::try_from(found).unwrap_or(u64::MAX));
+        }
+    }
     for (kind, count) in redactor.counts {
         *bundle
             .manifest
@@ -131,6 +144,10 @@ pub fn redact(bundle: &mut Bundle) {
 /// In scan mode (`scan`) it replaces nothing and lists what it would have replaced instead.
 pub struct Redactor {
     accounts: Vec<(String, String)>,
+    /// CloudTrail principals (names, ids, session names) and source IP addresses, with their
+    /// pseudonyms, in the order met.
+    principals: Vec<(String, String)>,
+    addresses: Vec<(String, String)>,
     pub counts: BTreeMap<&'static str, u64>,
     /// `Some` in scan mode: every credential-shaped value found, with where it is.
     exposures: Option<Vec<Exposure>>,
@@ -170,6 +187,8 @@ impl std::fmt::Display for Path<'_> {
 pub fn scan(bundle: &Bundle) -> Vec<Exposure> {
     let mut scanner = Redactor {
         accounts: Vec::new(),
+        principals: Vec::new(),
+        addresses: Vec::new(),
         counts: BTreeMap::new(),
         exposures: Some(Vec::new()),
     };
@@ -240,6 +259,8 @@ impl Redactor {
             .collect();
         Redactor {
             accounts,
+            principals: Vec::new(),
+            addresses: Vec::new(),
             counts: BTreeMap::new(),
             exposures: None,
         }
@@ -335,6 +356,34 @@ impl Redactor {
                 for (key, child) in map.iter_mut() {
                     let at = Path::Key(&path, key);
                     match key.as_str() {
+                        // LookupEvents: the whole record, as a JSON string.
+                        "CloudTrailEvent" => {
+                            if let Some(record) = child.as_str()
+                                && let Ok(mut record) = serde_json::from_str::<Value>(record)
+                            {
+                                if self.exposures.is_none() {
+                                    self.trail_record(&mut record);
+                                }
+                                self.value_at(&mut record, at);
+                                if self.exposures.is_none() {
+                                    *child = Value::String(record.to_string());
+                                }
+                                continue;
+                            }
+                        }
+                        "Username" if self.exposures.is_none() => {
+                            if let Value::String(name) = child {
+                                *name = self.principal(name);
+                            }
+                        }
+                        // ECS's own record of who registered a revision or created a service.
+                        "registeredBy" | "createdBy" if self.exposures.is_none() => {
+                            if let Value::String(arn) = child
+                                && arn.starts_with("arn:")
+                            {
+                                *arn = self.principal_arn(arn);
+                            }
+                        }
                         "environment" => self.name_value_list(child, "env-value", at),
                         "proxyConfiguration" => {
                             if let Some(properties) = child.get_mut("properties") {
@@ -369,6 +418,62 @@ impl Redactor {
             }
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
+    }
+
+    /// A CloudTrail record: the principal's names and ids, and the caller's address when it
+    /// is one (`sourceIPAddress` may name a service, `ecs.amazonaws.com`, which stays).
+    fn trail_record(&mut self, record: &mut Value) {
+        if let Some(identity) = record.get_mut("userIdentity") {
+            self.identity(identity);
+        }
+        if let Some(Value::String(address)) = record.get_mut("sourceIPAddress")
+            && address.parse::<std::net::IpAddr>().is_ok()
+        {
+            *address = pseudonym(&mut self.addresses, address, "ip");
+        }
+    }
+
+    /// `userIdentity` and what it nests (`sessionContext.sessionIssuer`, `onBehalfOf`).
+    fn identity(&mut self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    match (key.as_str(), child) {
+                        ("arn", Value::String(arn)) => *arn = self.principal_arn(arn),
+                        ("principalId" | "userName" | "userId", Value::String(name)) => {
+                            *name = name
+                                .split(':')
+                                .map(|part| self.principal(part))
+                                .collect::<Vec<_>>()
+                                .join(":");
+                        }
+                        (_, child) => self.identity(child),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.identity(item)),
+            _ => {}
+        }
+    }
+
+    /// `arn:aws:sts::123456789012:assumed-role/Deploy/jane` → `…:assumed-role/principal-1/principal-2`
+    /// (the account is pseudonymised with every other string); `…:root` stays.
+    fn principal_arn(&mut self, arn: &str) -> String {
+        let Some((head, resource)) = arn.rsplit_once(':') else {
+            return self.principal(arn);
+        };
+        let mut parts = resource.split('/');
+        let kind = parts.next().unwrap_or_default();
+        let names: Vec<String> = parts.map(|part| self.principal(part)).collect();
+        if names.is_empty() {
+            return arn.to_owned();
+        }
+        format!("{head}:{kind}/{}", names.join("/"))
+    }
+
+    /// The pseudonym of a principal's name or id; a pseudonym or an empty string is its own.
+    fn principal(&mut self, name: &str) -> String {
+        pseudonym(&mut self.principals, name, "principal")
     }
 
     /// `[{"name": …, "value": …}]`: replaces each value, keeps each name.
@@ -435,6 +540,24 @@ impl Redactor {
     }
 }
 
+/// `PREFIX-N`, the same for the same value; a value that already is a pseudonym (a bundle
+/// redacted twice) or is empty stays as it is.
+fn pseudonym(known: &mut Vec<(String, String)>, value: &str, prefix: &str) -> String {
+    let is_pseudonym = value
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if value.is_empty() || is_pseudonym {
+        return value.to_owned();
+    }
+    if let Some((_, pseudonym)) = known.iter().find(|(original, _)| original == value) {
+        return pseudonym.clone();
+    }
+    let pseudonym = format!("{prefix}-{}", known.len() + 1);
+    known.push((value.to_owned(), pseudonym.clone()));
+    pseudonym
+}
+
 /// `arn:aws:secretsmanager:…:secret:prod/db-AbCdEf` → `prod/db`; SSM parameters keep their path.
 fn secret_name(arn: &str) -> String {
     match arn.split_once(":secret:") {
@@ -453,6 +576,8 @@ mod tests {
     #[track_caller]
     fn check_text(input: &str, expect: &str) {
         let mut redactor = Redactor {
+            principals: Vec::new(),
+            addresses: Vec::new(),
             accounts: vec![("123456789012".to_owned(), "000000000001".to_owned())],
             counts: BTreeMap::new(),
             exposures: None,
@@ -509,6 +634,8 @@ mod tests {
     fn structural_redaction_keeps_names() {
         let mut redactor = Redactor {
             accounts: Vec::new(),
+            principals: Vec::new(),
+            addresses: Vec::new(),
             counts: BTreeMap::new(),
             exposures: None,
         };
@@ -676,5 +803,104 @@ mod tests {
         let mut first = counts;
         first.remove("account-id");
         assert_eq!(again, first);
+    }
+
+    /// The AWS CLI documentation's own `lookup-events` example
+    /// (awscli/examples/cloudtrail/lookup-events.rst), with ECS's `registeredBy` from its
+    /// `describe-task-definition` example.
+    #[test]
+    fn cloudtrail_principals_and_addresses_are_pseudonymised_consistently() {
+        let record = r#"{"eventVersion":"1.02","userIdentity":{"type":"AssumedRole","principalId":"AROAJIKPFTA72SWU4L7T4:my-session-name","arn":"arn:aws:sts::123456789012:assumed-role/my-role/my-session-name","accountId":"123456789012","sessionContext":{"attributes":{"mfaAuthenticated":"false","creationDate":"2016-01-26T21:42:12Z"},"sessionIssuer":{"type":"Role","principalId":"AROAJIKPFTA72SWU4L7T4","arn":"arn:aws:iam::123456789012:role/my-role","accountId":"123456789012","userName":"my-role"}}},"eventTime":"2016-01-26T21:42:12Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"72.21.198.70","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/47.0.2526.111 Safari/537.36","requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MobileVersion":"No","MFAUsed":"No"},"eventID":"654ccbc0-ba0d-486a-9076-dbf7274677a7","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012"}"#;
+        let response = serde_json::json!({"Events": [{
+            "EventId": "654ccbc0-ba0d-486a-9076-dbf7274677a7",
+            "Username": "my-session-name",
+            "EventTime": "2021-11-18T09:41:02-08:00",
+            "CloudTrailEvent": record,
+            "EventName": "ConsoleLogin",
+            "Resources": []
+        }]});
+        let definition = serde_json::json!({"taskDefinition": {
+            "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/api:3",
+            "registeredBy": "arn:aws:sts::123456789012:assumed-role/my-role/my-session-name"
+        }});
+        let raw = |value: Value| serde_json::value::to_raw_value(&value).expect("JSON");
+        let mut bundle = Bundle::new(crate::Source::Recorded, "2026-01-01T00:00:00Z".to_owned());
+        bundle.calls.push(
+            Call::new(
+                crate::Operation::LookupEvents,
+                serde_json::json!({}),
+                raw(response),
+            )
+            .expect("fits"),
+        );
+        bundle.calls.push(
+            Call::new(
+                crate::Operation::DescribeTaskDefinition,
+                serde_json::json!({}),
+                raw(definition),
+            )
+            .expect("fits"),
+        );
+        redact(&mut bundle);
+        let text = String::from_utf8(bundle.to_canonical_json()).expect("utf-8");
+        for gone in [
+            "my-session-name",
+            "my-role",
+            "AROAJIKPFTA72SWU4L7T4",
+            "72.21.198.70",
+            "123456789012",
+        ] {
+            assert!(!text.contains(gone), "{gone} left in {text}");
+        }
+        let Some(crate::bundle::Response::LookupEvents(events)) =
+            bundle.calls.first().map(|c| &*c.parsed)
+        else {
+            panic!("a LookupEvents response");
+        };
+        let event = &events.events[0];
+        let record: Value =
+            serde_json::from_str(event.cloud_trail_event.as_deref().unwrap_or_default())
+                .expect("still JSON");
+        // The session name is one pseudonym wherever it appears; the role another.
+        let session = event.username.clone().unwrap_or_default();
+        let role = record["userIdentity"]["sessionContext"]["sessionIssuer"]["userName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(session.starts_with("principal-") && role.starts_with("principal-"));
+        assert_ne!(session, role);
+        assert_eq!(
+            record["userIdentity"]["arn"],
+            format!("arn:aws:sts::000000000001:assumed-role/{role}/{session}")
+        );
+        assert_eq!(
+            record["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"],
+            format!("arn:aws:iam::000000000001:role/{role}")
+        );
+        assert_eq!(record["sourceIPAddress"], "ip-1");
+        // What says how, not who, stays.
+        assert_eq!(record["userIdentity"]["type"], "AssumedRole");
+        assert!(
+            record["userAgent"]
+                .as_str()
+                .is_some_and(|ua| ua.starts_with("Mozilla/5.0"))
+        );
+        assert!(
+            text.contains(&format!("assumed-role/{role}/{session}\"")),
+            "registeredBy: {text}"
+        );
+        assert_eq!(bundle.manifest.redaction.counts.get("principal"), Some(&3));
+        assert_eq!(bundle.manifest.redaction.counts.get("source-ip"), Some(&1));
+        // Twice is once (for the calls; the manifest counts what each pass met).
+        let calls = |text: &str| {
+            text.split("\"manifest\"")
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let once = calls(&text);
+        redact(&mut bundle);
+        let twice = String::from_utf8(bundle.to_canonical_json()).expect("utf-8");
+        assert_eq!(calls(&twice), once);
     }
 }

@@ -111,11 +111,20 @@ impl FixtureClient {
             return reply;
         }
         drop(faults);
-        let found = self
-            .calls
-            .iter()
-            .filter(|(op, _, _)| op == operation)
-            .find(|(_, leaves, _)| leaves.iter().all(|leaf| body.contains(leaf.as_str())));
+        // A leaf may hold quotes or line breaks (a Logs Insights query), escaped in the body.
+        let mut body_leaves = Vec::new();
+        if let Ok(value) = serde_json::from_str::<Value>(body) {
+            string_leaves(&value, &mut body_leaves);
+        }
+        let found =
+            self.calls
+                .iter()
+                .filter(|(op, _, _)| op == operation)
+                .find(|(_, leaves, _)| {
+                    leaves
+                        .iter()
+                        .all(|leaf| body.contains(leaf.as_str()) || body_leaves.contains(leaf))
+                });
         match (found, operation) {
             (Some((_, _, response)), _) => Reply::Answer(200, response.clone()),
             (None, "ListTasks") => Reply::Answer(200, r#"{"taskArns": []}"#.to_owned()),
@@ -214,6 +223,8 @@ fn options(service: &str) -> Options {
         rates: std::collections::BTreeMap::new(),
         // The fixtures hold one GetLogEvents read per stream; batching has its own test.
         batch_logs: false,
+        // The Logs Insights and CloudTrail calls have their own tests.
+        queries: false,
     }
 }
 
@@ -757,4 +768,249 @@ async fn container_instances_are_described_with_their_health() {
         described[0].request["include"],
         serde_json::json!(["CONTAINER_INSTANCE_HEALTH"])
     );
+}
+
+/// The recording's options for one service with the Logs Insights queries and CloudTrail
+/// lookups on.
+fn with_queries(service: &str) -> Options {
+    Options {
+        queries: true,
+        ..options(service)
+    }
+}
+
+/// The calls of `operation` in `bundle`, each as its request and response JSON.
+fn exchanges(bundle: &Bundle, operation: &str) -> Vec<(Value, Option<Value>)> {
+    calls_of(bundle, operation)
+        .into_iter()
+        .map(|call| {
+            let response = call
+                .response
+                .as_ref()
+                .and_then(|raw| serde_json::from_str(raw.get()).ok());
+            (call.request.clone(), response)
+        })
+        .collect()
+}
+
+/// An OOM-killed task: the cluster's Container Insights setting, then one Logs Insights query
+/// of its memory over its lifetime (a minute before, two after), polled to the end. What the
+/// recorder sends is exactly what the fixture holds, so the fixture's report is what a live
+/// recording of the same answers gives.
+#[tokio::test]
+async fn an_oom_killed_task_memory_is_queried_through_logs_insights() {
+    let recorded = fixture("oom-container-limit/memory-leak");
+    let client = FixtureClient::from_bundle(&recorded);
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &with_queries("reports"),
+        "2026-11-24T10:00:00.000Z".to_owned(),
+        None,
+    )
+    .await;
+    for operation in [
+        "DescribeClusters",
+        "StartQuery",
+        "GetQueryResults",
+        "LookupEvents",
+    ] {
+        assert_eq!(
+            exchanges(&bundle, operation),
+            exchanges(&recorded, operation),
+            "{operation} as the fixture holds it"
+        );
+    }
+    let (start, _) = &exchanges(&bundle, "StartQuery")[0];
+    assert_eq!(
+        start["logGroupNames"][0],
+        "/aws/ecs/containerinsights/prod/performance"
+    );
+    // Seconds, not milliseconds: the task was created at 1795510900 and stopped at 1795513317.
+    assert_eq!(start["startTime"], 1_795_510_840);
+    assert_eq!(start["endTime"], 1_795_513_437);
+    assert!(
+        start["queryString"]
+            .as_str()
+            .is_some_and(|q| q.contains(r#"TaskId = "b7c6d5e4f3a24b1c9d8e7f6a5b4c3d2e""#)),
+        "{start}"
+    );
+    let (clusters, _) = &exchanges(&bundle, "DescribeClusters")[0];
+    assert_eq!(clusters["include"], serde_json::json!(["SETTINGS"]));
+    assert_eq!(client.requests("StopQuery"), 0);
+    // The deployment has failed tasks: who updated the service, and who registered its
+    // revision, two minutes either side of each.
+    let lookups: Vec<Value> = exchanges(&bundle, "LookupEvents")
+        .into_iter()
+        .map(|(request, _)| request)
+        .collect();
+    let names: Vec<&Value> = lookups
+        .iter()
+        .map(|r| &r["LookupAttributes"][0]["AttributeValue"])
+        .collect();
+    assert_eq!(names, ["RegisterTaskDefinition", "UpdateService"]);
+    // The deployment was created at 1795510200.
+    assert_eq!(lookups[1]["StartTime"], 1_795_510_080);
+    assert_eq!(lookups[1]["EndTime"], 1_795_510_320);
+    let failed: Vec<String> = bundle
+        .calls
+        .iter()
+        .filter(|c| c.error.is_some() && c.operation != "DescribeTaskDefinition")
+        .map(|c| format!("{} {}", c.operation, c.request))
+        .collect();
+    // (The previous revision, reports:8, is not in the fixture.)
+    assert!(failed.is_empty(), "no call failed: {failed:?}");
+}
+
+/// A query still running is polled again after a growing wait, and only its last poll is kept;
+/// one that never finishes is stopped after the last poll. The clock is paused: the waits are
+/// virtual time.
+#[tokio::test(start_paused = true)]
+async fn queries_are_polled_with_a_bound_and_only_the_last_poll_kept() {
+    let recorded = fixture("oom-container-limit/memory-spike");
+    let running = Reply::Answer(
+        200,
+        r#"{"results": [], "statistics": {"bytesScanned": 1.0}, "status": "Running"}"#.to_owned(),
+    );
+    let client = FixtureClient::from_bundle(&recorded)
+        .fault("GetQueryResults", &[running.clone(), running.clone()]);
+    let started = tokio::time::Instant::now();
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &with_queries("reports"),
+        "2026-11-24T10:00:00.000Z".to_owned(),
+        None,
+    )
+    .await;
+    assert_eq!(client.requests("GetQueryResults"), 3);
+    let polls = exchanges(&bundle, "GetQueryResults");
+    assert_eq!(polls.len(), 1, "only the last poll is kept");
+    assert_eq!(
+        polls[0].1.as_ref().map(|r| r["status"].clone()),
+        Some("Complete".into())
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Never finishing: 20 polls, then StopQuery, and the last poll (Running) is what is kept.
+    let client = FixtureClient::from_bundle(&recorded)
+        .fault("GetQueryResults", &vec![running; 20])
+        .fault(
+            "StopQuery",
+            &[Reply::Answer(200, r#"{"success": true}"#.to_owned())],
+        );
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &with_queries("reports"),
+        "2026-11-24T10:00:00.000Z".to_owned(),
+        None,
+    )
+    .await;
+    assert_eq!(client.requests("GetQueryResults"), 20);
+    assert_eq!(client.requests("StopQuery"), 1);
+    let polls = exchanges(&bundle, "GetQueryResults");
+    assert_eq!(polls.len(), 1);
+    assert_eq!(
+        polls[0].1.as_ref().map(|r| r["status"].clone()),
+        Some("Running".into())
+    );
+    let stop = exchanges(&bundle, "StopQuery");
+    assert_eq!(stop[0].0["queryId"], polls[0].0["queryId"]);
+}
+
+/// A user-stopped task: CloudTrail's StopTask events from ten minutes before it was stopping
+/// to five after it stopped, one lookup by event name.
+#[tokio::test]
+async fn who_stopped_a_task_is_looked_up_in_cloudtrail() {
+    let recorded = fixture("graceful-stop/user-stop-who");
+    let client = FixtureClient::from_bundle(&recorded);
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &with_queries("billing-sync"),
+        "2026-11-24T10:00:00.000Z".to_owned(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        exchanges(&bundle, "LookupEvents"),
+        exchanges(&recorded, "LookupEvents"),
+        "the lookup as the fixture holds it"
+    );
+    let (lookup, _) = &exchanges(&bundle, "LookupEvents")[0];
+    assert_eq!(
+        lookup["LookupAttributes"],
+        serde_json::json!([{"AttributeKey": "EventName", "AttributeValue": "StopTask"}])
+    );
+    // stoppingAt 1795512667, stoppedAt 1795512669 (seconds, as the SDK sends them).
+    assert_eq!(lookup["StartTime"].as_f64(), Some(1_795_512_067.0));
+    assert_eq!(lookup["EndTime"].as_f64(), Some(1_795_512_969.0));
+    // No Container Insights query: nothing was killed for memory, and one failed stop is not
+    // a pattern.
+    assert_eq!(client.requests("StartQuery"), 0);
+}
+
+/// A service whose tasks keep failing: one Logs Insights search of its log group for error-like
+/// lines, from an hour before the first failed stop to a minute after the last.
+#[tokio::test]
+async fn a_service_that_keeps_failing_has_its_log_group_searched() {
+    let recorded = fixture("app-dependency-unreachable/intermittent-error-patterns");
+    let client = FixtureClient::from_bundle(&recorded);
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &with_queries("orders-sync"),
+        "2026-11-24T10:00:00.000Z".to_owned(),
+        None,
+    )
+    .await;
+    for operation in ["StartQuery", "GetQueryResults"] {
+        assert_eq!(
+            exchanges(&bundle, operation),
+            exchanges(&recorded, operation),
+            "{operation} as the fixture holds it"
+        );
+    }
+    let (start, _) = &exchanges(&bundle, "StartQuery")[0];
+    assert_eq!(
+        start["logGroupNames"],
+        serde_json::json!(["/ecs/orders-sync"])
+    );
+    assert_eq!(start["limit"], 10_000);
+}
+
+/// Every new source is optional: denied, each is recorded as denied and the rest is collected.
+#[tokio::test]
+async fn denied_queries_and_lookups_are_recorded_and_the_rest_collected() {
+    let denied = |action: &str| {
+        Reply::Answer(
+            400,
+            format!(
+                r#"{{"__type": "AccessDeniedException", "message": "User: arn:aws:sts::123456789012:assumed-role/oncall/jane is not authorized to perform: {action}"}}"#
+            ),
+        )
+    };
+    let client = FixtureClient::from_bundle(&fixture("oom-container-limit/memory-leak"))
+        .fault("StartQuery", &[denied("logs:StartQuery")])
+        .fault("LookupEvents", &[denied("cloudtrail:LookupEvents")])
+        .fault("DescribeClusters", &[denied("ecs:DescribeClusters")]);
+    let bundle = collect(
+        &sdk(&client, 3).await,
+        &with_queries("reports"),
+        "2026-11-24T10:00:00.000Z".to_owned(),
+        None,
+    )
+    .await;
+    for operation in ["StartQuery", "LookupEvents", "DescribeClusters"] {
+        let calls = calls_of(&bundle, operation);
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.error.as_ref().map(|e| e.code.as_str()) == Some("AccessDeniedException")),
+            "{operation} recorded as denied"
+        );
+    }
+    assert_eq!(client.requests("GetQueryResults"), 0);
+    assert_eq!(calls_of(&bundle, "GetLogEvents").len(), 1);
+    assert!(calls_of(&bundle, "DescribeTasks")[0].error.is_none());
 }

@@ -382,6 +382,10 @@ pub(crate) struct LiveArgs {
     /// Read every log stream alone with GetLogEvents, never in batches with FilterLogEvents
     #[arg(long, help_heading = "AWS access")]
     pub(crate) logs_per_stream: bool,
+    /// Skip the Logs Insights queries (memory of OOM-killed tasks, error patterns; billed by
+    /// the data they scan) and the CloudTrail lookups (who stopped or deployed)
+    #[arg(long, help_heading = "AWS access")]
+    pub(crate) no_queries: bool,
     /// Of the whole cluster, only the services whose name matches this regular expression
     #[arg(long, value_name = "REGEX", value_parser = parse_regex, conflicts_with_all = ["services", "tasks"], help_heading = "Input")]
     pub(crate) services_matching: Option<regex::Regex>,

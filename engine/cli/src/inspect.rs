@@ -159,6 +159,16 @@ fn describe_response(response: &Response) -> String {
         }
         Response::DescribeServiceRevisions(r) => (r.service_revisions.len(), "service revision"),
         Response::GetTaskProtection(r) => (r.protected_tasks.len(), "task protection"),
+        Response::DescribeClusters(r) => (r.clusters.len(), "cluster"),
+        Response::GetQueryResults(r) => {
+            return format!(
+                "{} row{} ({})",
+                r.results.len(),
+                if r.results.len() == 1 { "" } else { "s" },
+                r.status.as_deref().unwrap_or("no status")
+            );
+        }
+        Response::LookupEvents(r) => (r.events.len(), "CloudTrail event"),
         Response::EcsEvents(r) => (r.events.len(), "EventBridge event"),
     };
     format!("{count} {noun}{}", if count == 1 { "" } else { "s" })

@@ -215,8 +215,8 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         // A response the engine does not read is kept as text, and measured.
         (
             "unknown.json",
-            r#"{"service":"ecs","operation":"DescribeClusters","request":{},"response":DEEP}"#,
-            "calls[0] (ecs DescribeClusters): response is nested more than 100 levels deep",
+            r#"{"service":"ecs","operation":"DescribeCapacityProviders","request":{},"response":DEEP}"#,
+            "calls[0] (ecs DescribeCapacityProviders): response is nested more than 100 levels deep",
         ),
         // So is one the engine reads, even in a field its typed view skips: a bundle that
         // loads can always be written back whole (`bundle upgrade` once wrote `null`).
@@ -242,7 +242,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         &dir,
         "ninety.json",
         wrap(format!(
-            r#"{{"service":"ecs","operation":"DescribeClusters","request":{{}},"response":{}}}"#,
+            r#"{{"service":"ecs","operation":"DescribeCapacityProviders","request":{{}},"response":{}}}"#,
             deep(90)
         ))
         .as_bytes(),

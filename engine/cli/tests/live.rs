@@ -659,7 +659,11 @@ fn batched_log_reads_give_the_same_evidence_as_one_read_per_stream() {
     let live: Vec<&str> = live.iter().map(String::as_str).collect();
     let dir = temp_dir("batched-logs");
     let mut reports = Vec::new();
-    for (name, extra) in [("batched", &[][..]), ("alone", &["--logs-per-stream"][..])] {
+    // Without the Logs Insights queries, whose evidence cites call paths that differ too.
+    for (name, extra) in [
+        ("batched", &["--no-queries"][..]),
+        ("alone", &["--logs-per-stream", "--no-queries"][..]),
+    ] {
         let bundle = dir.join(&format!("{name}.json"));
         let mut args = vec![
             "--no-config",
@@ -911,5 +915,77 @@ fn several_regions_in_one_run() {
     assert!(
         files[0].ends_with(&format!("-{}.json.gz", staged.region)),
         "{files:?}"
+    );
+}
+
+/// The Logs Insights query of an OOM-killed task's memory goes to the emulator through the real
+/// SDK: its request is the recorder's (the performance log group, seconds, the task's id), and
+/// the emulator's answer (no such log group: Container Insights was never on) becomes a note on
+/// the task that says how to turn it on, with the diagnosis otherwise unchanged.
+#[test]
+fn an_oom_killed_task_memory_query_reaches_the_emulator_and_degrades_to_a_note() {
+    let emulator = Emulator::start("oom");
+    let args = emulator.live_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let dir = temp_dir("oom-queries");
+    let saved = dir.join("saved.json");
+    let mut diagnose = vec![
+        "--no-config",
+        "--format",
+        "json",
+        "diagnose",
+        "--save",
+        saved.to_str().expect("utf-8"),
+    ];
+    diagnose.extend(&args);
+    let out = run(&diagnose, &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("logs StartQuery failed: ResourceNotFoundException"),
+        "the missing log group is named once: {stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let task = &report["tasks"][0];
+    assert_eq!(task["root_cause"], "oom-container-limit");
+    assert_eq!(task["memory"]["verdict"], "unavailable");
+    let summary = task["memory"]["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("no Container Insights log group")
+            && summary.contains("update-cluster-settings --cluster prod"),
+        "{summary}"
+    );
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&saved).expect("saved")).expect("JSON");
+    let calls = bundle["calls"].as_array().expect("calls");
+    let start = calls
+        .iter()
+        .find(|c| c["operation"] == "StartQuery")
+        .expect("a StartQuery call");
+    let request = &start["request"];
+    assert_eq!(
+        request["logGroupNames"],
+        serde_json::json!(["/aws/ecs/containerinsights/prod/performance"])
+    );
+    let task_id = task["task_id"].as_str().unwrap_or_default();
+    assert!(
+        request["queryString"]
+            .as_str()
+            .is_some_and(|q| q.contains(&format!("TaskId = \"{task_id}\""))),
+        "{request}"
+    );
+    // Seconds since the epoch, not milliseconds.
+    let start_time = request["startTime"].as_i64().unwrap_or_default();
+    assert!(
+        (1_700_000_000..4_000_000_000).contains(&start_time),
+        "{start_time}"
+    );
+    let clusters = calls
+        .iter()
+        .find(|c| c["operation"] == "DescribeClusters")
+        .expect("DescribeClusters");
+    assert_eq!(
+        clusters["request"]["include"],
+        serde_json::json!(["SETTINGS"])
     );
 }

@@ -168,6 +168,53 @@ impl Report {
             }
             out.push('\n');
         }
+        for s in &services {
+            for caller in &s.changed_by {
+                let _ = writeln!(
+                    out,
+                    "- `{}`: {} by {} (`{}`)",
+                    md_cell(&s.service),
+                    md_text(&caller.event),
+                    md_text(&caller.describe()),
+                    md_cell(&caller.path)
+                );
+            }
+            if !s.changed_by.is_empty() {
+                out.push('\n');
+            }
+        }
+        for s in &services {
+            let Some(table) = &s.error_patterns else {
+                continue;
+            };
+            let _ = writeln!(
+                out,
+                "Error patterns of `{}`: {}\n",
+                md_cell(&s.service),
+                md_text(&table.header())
+            );
+            if let Some(note) = &table.note {
+                let _ = writeln!(out, "{}\n", md_text(note));
+            }
+            if !table.patterns.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "| lines | pattern | when, and which stopped tasks |\n|---|---|---|"
+                );
+                for pattern in &table.patterns {
+                    let _ = writeln!(
+                        out,
+                        "| {} | `{}` | {} |",
+                        pattern.count,
+                        md_cell(&pattern.pattern),
+                        md_text(&pattern.detail())
+                    );
+                }
+                out.push('\n');
+            }
+            let fence = md_fence(table.query.lines());
+            let _ = writeln!(out, "{fence}text\n{}\n{fence}\n", table.query);
+        }
         if !self.summary.causes.is_empty() {
             let _ = writeln!(
                 out,
@@ -277,6 +324,32 @@ impl Report {
             }
             for finding in mine {
                 render_finding_markdown(&mut out, finding);
+            }
+            let beyond = [
+                (
+                    "Memory",
+                    task.memory
+                        .as_ref()
+                        .map(super::insights::MemoryHistory::lines),
+                ),
+                (
+                    "Stopped by",
+                    task.stopped_by
+                        .as_ref()
+                        .map(super::insights::StoppedBy::lines),
+                ),
+            ];
+            for (label, lines) in beyond {
+                let Some(lines) = lines.filter(|l| !l.is_empty()) else {
+                    continue;
+                };
+                let _ = writeln!(out, "**{label}:** {}\n", md_text(&lines[0]));
+                for line in &lines[1..] {
+                    let _ = writeln!(out, "- {}", md_text(line));
+                }
+                if lines.len() > 1 {
+                    out.push('\n');
+                }
             }
             render_timeline_markdown(&mut out, &task.timeline);
             tasks.push(std::mem::take(&mut out));

@@ -9,6 +9,7 @@
 mod brief;
 mod escape;
 mod html;
+pub mod insights;
 mod json;
 mod markdown;
 mod rank;
@@ -88,6 +89,14 @@ pub struct TaskSummary {
     /// (since 0.2.0).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub next_steps: Vec<NextStep>,
+    /// For an OOM-killed task, its memory over its last hours from Container Insights, with a
+    /// verdict, or why there is none (since 0.2.0; only when the recording looked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<insights::MemoryHistory>,
+    /// For a user-stopped task, who stopped it, from CloudTrail, or why it is not known (since
+    /// 0.2.0; only when the recording looked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<insights::StoppedBy>,
 }
 
 /// A rule that reads stops like an undiagnosed task's, and what it would have needed.
@@ -155,6 +164,15 @@ pub struct ServiceSummary {
     /// absent when the bundle holds no deployment record).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollout: Option<Rollout>,
+    /// Error-like lines across its log groups by pattern, from a Logs Insights query (since
+    /// 0.2.0; only when the bundle holds one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_patterns: Option<insights::ErrorPatterns>,
+    /// Who changed it for its failing deployment, from CloudTrail: UpdateService,
+    /// CreateService, and the RegisterTaskDefinition of the revision rolled out (since 0.2.0;
+    /// only when the bundle holds some).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed_by: Vec<insights::Caller>,
 }
 
 /// The story of a service's latest deployment: the strategy, the revision it rolled out, the
@@ -575,6 +593,8 @@ impl Report {
                 } else {
                     Vec::new()
                 },
+                memory: insights::memory_history(evidence, record),
+                stopped_by: insights::stopped_by(evidence, record),
             });
         }
         same_stop_diagnosed(&mut tasks);
@@ -587,6 +607,24 @@ impl Report {
         let count = |v: TaskVerdict| tasks.iter().filter(|t| t.verdict == v).count();
         let mut services = service_summaries(&tasks);
         story::add_service_state(evidence, &mut services);
+        for summary in &mut services {
+            let stopped: Vec<&crate::evidence::TaskRecord> = evidence
+                .stopped_tasks()
+                .map(|(_, record)| record)
+                .filter(|record| {
+                    record
+                        .task
+                        .group
+                        .as_deref()
+                        .and_then(|g| g.strip_prefix("service:"))
+                        == Some(summary.service.as_str())
+                })
+                .collect();
+            if !stopped.is_empty() {
+                summary.error_patterns = insights::error_patterns(evidence, &stopped);
+            }
+            summary.changed_by = insights::changed_by(evidence, &summary.service);
+        }
         let causes = story::causes(
             &tasks,
             &services,

@@ -139,6 +139,26 @@ impl Report {
             for finding in mine {
                 render_finding_text(&mut out, finding, &p);
             }
+            let beyond = [
+                (
+                    "memory",
+                    task.memory
+                        .as_ref()
+                        .map(super::insights::MemoryHistory::lines),
+                ),
+                (
+                    "stopped by",
+                    task.stopped_by
+                        .as_ref()
+                        .map(super::insights::StoppedBy::lines),
+                ),
+            ];
+            for (label, lines) in beyond {
+                for (i, line) in lines.unwrap_or_default().iter().enumerate() {
+                    let label = if i == 0 { label } else { "" };
+                    let _ = writeln!(out, "  {label:<10}  {line}");
+                }
+            }
             render_timeline_text(&mut out, &task.timeline, &p);
         }
         for revision in &self.revisions {
@@ -153,6 +173,37 @@ impl Report {
             );
             for change in &revision.changes {
                 let _ = writeln!(out, "  {}", change.describe());
+            }
+        }
+        for service in &self.summary.services {
+            let Some(table) = &service.error_patterns else {
+                continue;
+            };
+            out.push('\n');
+            let _ = writeln!(
+                out,
+                "{}",
+                p.bold(&format!("error patterns of service {}", service.service))
+            );
+            let _ = writeln!(out, "  {}", table.header());
+            if let Some(note) = &table.note {
+                let _ = writeln!(out, "  {note}");
+            }
+            for pattern in &table.patterns {
+                let _ = writeln!(out, "  {:>6}  {}", pattern.count, pattern.pattern);
+                let _ = writeln!(out, "  {:>6}  {}", "", pattern.detail());
+            }
+            let _ = writeln!(
+                out,
+                "  query{}:",
+                table
+                    .path
+                    .as_ref()
+                    .map(|p| format!(" ({p})"))
+                    .unwrap_or_default()
+            );
+            for line in table.query.lines() {
+                let _ = writeln!(out, "    {line}");
             }
         }
         let service_findings: Vec<&Finding> = self
@@ -282,6 +333,15 @@ impl Report {
                 for link in &rollout.links {
                     let _ = writeln!(out, "      see {link}");
                 }
+            }
+            for caller in &service.changed_by {
+                let _ = writeln!(
+                    out,
+                    "    {} by {} ({})",
+                    caller.event,
+                    caller.describe(),
+                    caller.path
+                );
             }
             let service_causes = self.service_root_causes(&service.service);
             if !service_causes.is_empty() {

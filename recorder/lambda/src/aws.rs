@@ -71,6 +71,9 @@ pub fn options(trigger: &Trigger) -> Options {
         concurrency: 8,
         rates: std::collections::BTreeMap::new(),
         batch_logs: true,
+        // Container Insights flushes a few minutes late: the memory of the last minutes before
+        // a kill may be missing when the stop is recorded at once (docs/fleet.md).
+        queries: true,
     }
 }
 

@@ -12,12 +12,18 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
-/// Whether the collector may issue this operation: it only ever reads.
+/// Whether the collector may issue this operation: it only ever reads. Besides Describe*,
+/// List* and Get*: FilterLogEvents, Logs Insights' StartQuery (a query reads; it is billed by
+/// the data it scans) and StopQuery (which ends only a query the collector started), and
+/// CloudTrail's LookupEvents.
 pub fn is_read_only(operation: &str) -> bool {
     ["Describe", "List", "Get"]
         .iter()
         .any(|prefix| operation.starts_with(prefix))
-        || operation == "FilterLogEvents"
+        || matches!(
+            operation,
+            "FilterLogEvents" | "StartQuery" | "StopQuery" | "LookupEvents"
+        )
 }
 
 /// Refuses, before anything is sent, every operation that is not read-only.

@@ -7,6 +7,7 @@
 
 mod capture;
 mod elbv2;
+pub mod insights;
 pub mod pace;
 pub mod store;
 
@@ -69,6 +70,9 @@ pub struct Options {
     /// Read short-lived tasks' log streams in batches with FilterLogEvents (else every stream
     /// alone with GetLogEvents).
     pub batch_logs: bool,
+    /// Run the Logs Insights queries (memory of OOM-killed tasks, error patterns of failing
+    /// services; billed by the data they scan) and the CloudTrail lookups (`insights`).
+    pub queries: bool,
 }
 
 /// One finished call, for progress display and `-v` logging.
@@ -158,11 +162,13 @@ pub async fn collect(
     recorded_at: String,
     observer: Option<CallObserver>,
 ) -> Bundle {
-    let (ecs, logs, elb) = guarded_clients(sdk);
+    let (ecs, logs, elb, trail) = guarded_clients(sdk);
     let ctx = Ctx {
         ecs,
         logs,
         elb,
+        trail,
+        recorded_at: Timestamp::parse_iso(&recorded_at).map(|t| t.millis),
         pacer: pace::Pacer::new(&options.rates),
         slots: Slots::new(options.concurrency),
         calls: Mutex::new(Vec::new()),
@@ -295,13 +301,33 @@ pub async fn collect(
         ctx.describe_container_instances(cluster, &container_instances),
         ctx.describe_target_groups(&target_groups),
         ctx.deployment_record(cluster, &services, &tasks),
+        async {
+            if options.queries {
+                ctx.describe_cluster(cluster).await;
+            }
+        },
     );
+    if options.queries {
+        // The error search reads the log groups the task definitions name; those are in.
+        let definitions: Vec<aws_sdk_ecs::types::TaskDefinition> =
+            join_all(fetches.values().cloned())
+                .await
+                .into_iter()
+                .flatten()
+                .collect();
+        tokio::join!(
+            ctx.memory_history(cluster, &selected),
+            ctx.error_patterns(&selected, &definitions),
+            ctx.who(&selected, &services, &definitions),
+        );
+    }
     drop(fetches);
 
     let mut calls = ctx
         .calls
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
+    insights::keep_last_polls(&mut calls);
     sort_calls(&mut calls);
     let mut bundle = Bundle::new(Source::Recorded, recorded_at);
     bundle.manifest.region = sdk.region().map(|r| r.as_ref().to_owned());
@@ -335,11 +361,13 @@ pub async fn collect_configuration(
     recorded_at: String,
     observer: Option<CallObserver>,
 ) -> Bundle {
-    let (ecs, logs, elb) = guarded_clients(sdk);
+    let (ecs, logs, elb, trail) = guarded_clients(sdk);
     let ctx = Ctx {
         ecs,
         logs,
         elb,
+        trail,
+        recorded_at: Timestamp::parse_iso(&recorded_at).map(|t| t.millis),
         pacer: pace::Pacer::new(&BTreeMap::new()),
         slots: Slots::new(concurrency),
         calls: Mutex::new(Vec::new()),
@@ -414,6 +442,7 @@ fn guarded_clients(
     aws_sdk_ecs::Client,
     aws_sdk_cloudwatchlogs::Client,
     aws_sdk_elasticloadbalancingv2::Client,
+    aws_sdk_cloudtrail::Client,
 ) {
     (
         aws_sdk_ecs::Client::from_conf(
@@ -428,6 +457,11 @@ fn guarded_clients(
         ),
         aws_sdk_elasticloadbalancingv2::Client::from_conf(
             aws_sdk_elasticloadbalancingv2::config::Builder::from(sdk)
+                .interceptor(ReadOnlyGuard)
+                .build(),
+        ),
+        aws_sdk_cloudtrail::Client::from_conf(
+            aws_sdk_cloudtrail::config::Builder::from(sdk)
                 .interceptor(ReadOnlyGuard)
                 .build(),
         ),
@@ -727,6 +761,9 @@ struct Ctx {
     ecs: aws_sdk_ecs::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
     elb: aws_sdk_elasticloadbalancingv2::Client,
+    trail: aws_sdk_cloudtrail::Client,
+    /// The recording time, epoch milliseconds (CloudTrail's 90 days count back from it).
+    recorded_at: Option<i64>,
     pacer: pace::Pacer,
     slots: Slots,
     calls: Mutex<Vec<Call>>,
@@ -1462,7 +1499,7 @@ mod tests {
             .http_client(counting.clone())
             .load()
             .await;
-        let (ecs, logs, _elb) = guarded_clients(&sdk);
+        let (ecs, logs, _elb, trail) = guarded_clients(&sdk);
 
         let stop = ecs.stop_task().cluster("prod").task("t").send().await;
         let err = format!("{:?}", stop.expect_err("StopTask must be refused"));
@@ -1485,6 +1522,18 @@ mod tests {
             .send()
             .await;
         assert!(put.is_err());
+        let delete = logs
+            .delete_query_definition()
+            .query_definition_id("q")
+            .send()
+            .await;
+        assert!(delete.is_err());
+        let trail_write = trail.stop_logging().name("org").send().await;
+        let err = format!(
+            "{:?}",
+            trail_write.expect_err("StopLogging must be refused")
+        );
+        assert!(err.contains("refusing to call"), "{err}");
         assert_eq!(
             counting.0.load(Ordering::SeqCst),
             0,
@@ -1498,6 +1547,27 @@ mod tests {
             .await
             .expect("ListTasks is allowed");
         assert_eq!(counting.0.load(Ordering::SeqCst), 1);
+        // A Logs Insights query (it reads; StopQuery stops only the collector's own) and a
+        // CloudTrail lookup.
+        logs.start_query()
+            .log_group_name("/ecs/api")
+            .start_time(0)
+            .end_time(1)
+            .query_string("fields @message")
+            .send()
+            .await
+            .expect("StartQuery is allowed");
+        logs.stop_query()
+            .query_id("q")
+            .send()
+            .await
+            .expect("StopQuery is allowed");
+        trail
+            .lookup_events()
+            .send()
+            .await
+            .expect("LookupEvents is allowed");
+        assert_eq!(counting.0.load(Ordering::SeqCst), 4);
     }
 
     #[test]

@@ -195,6 +195,7 @@ pub(crate) fn collect(
         concurrency: usize::from(live.aws.concurrency),
         rates: live.rates.iter().copied().collect(),
         batch_logs: !live.logs_per_stream,
+        queries: !live.no_queries,
     };
     let mut bundle = with_aws(
         global,
@@ -389,13 +390,12 @@ pub(crate) fn warn_failed_calls(global: &GlobalArgs, bundle: &recorder::Bundle) 
 }
 
 /// Fails when no ECS call succeeded: there is nothing to diagnose or check, and the first
-/// failure says why.
+/// failure says why. DescribeClusters does not count: it answers for a cluster that does not
+/// exist too (with a `MISSING` failure), and it is only the Container Insights setting.
 pub(crate) fn ensure_ecs_read(bundle: &recorder::Bundle, cluster: &str) -> anyhow::Result<()> {
-    if bundle
-        .calls
-        .iter()
-        .any(|call| call.service == "ecs" && call.error.is_none())
-    {
+    if bundle.calls.iter().any(|call| {
+        call.service == "ecs" && call.operation != "DescribeClusters" && call.error.is_none()
+    }) {
         return Ok(());
     }
     let first = bundle.calls.iter().find_map(|call| {
