@@ -8,9 +8,11 @@ and CloudTrail's LookupEvents. The API shapes are the AWS documentation's (the A
 reference); the numbers, times, principals and log lines are reconstructed, not recorded, and each
 case's description says so. Run it again after changing it:
 
-    python3 xtask/scripts/insights_fixtures.py
+    python3 xtask/scripts/insights_fixtures.py [OUT]
 
-then bless the snapshots (CONTRIBUTING.md).
+(OUT, default `fixtures/`, is where the cases are written; engine/cli/tests/insights.rs writes them
+to a temporary folder and fails when they differ from the committed ones), then bless the
+snapshots (CONTRIBUTING.md).
 """
 
 import copy
@@ -18,7 +20,10 @@ import json
 import pathlib
 import uuid
 
+import sys
+
 ROOT = pathlib.Path(__file__).resolve().parents[2] / "fixtures"
+OUT = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT
 
 
 def load(case):
@@ -26,7 +31,7 @@ def load(case):
 
 
 def write(case, bundle, description, expect, ok=()):
-    folder = ROOT / case
+    folder = OUT / case
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "bundle.json").write_text(json.dumps(bundle, indent=2, sort_keys=True) + "\n")
     lines = [f"description = {json.dumps(description)}", f"expect = {json.dumps(list(expect))}"]

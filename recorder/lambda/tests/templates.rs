@@ -60,3 +60,27 @@ fn the_hub_stack_set_deploys_the_spoke_template_as_it_is() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Every call the recorder may make is allowed wherever a policy for it is written down: the
+/// README's and docs/fleet.md's policies and the reader role of each template. A call missing
+/// from one of them would fail as AccessDenied for everyone who copied it.
+#[test]
+fn every_call_the_recorder_makes_is_in_every_documented_policy() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let documents = [
+        root.join("README.md"),
+        root.join("docs/fleet.md"),
+        templates().join("hub.yaml"),
+        templates().join("spoke.yaml"),
+        templates().join("single-account.yaml"),
+    ];
+    for document in documents {
+        let text = std::fs::read_to_string(&document).expect("readable");
+        for operation in recorder::Operation::ALL {
+            let action = operation.iam_action();
+            let allowed =
+                text.contains(&format!("\"{action}\"")) || text.contains(&format!("- {action}\n"));
+            assert!(allowed, "{} does not allow {action}", document.display());
+        }
+    }
+}

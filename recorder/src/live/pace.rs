@@ -25,13 +25,22 @@ impl Rate {
     /// The documented default quota of an API, per account and Region, with a margin of 10 %
     /// below the sustained rate so that clock skew between the client and AWS never tips a
     /// request over. ECS's describe and list calls: 20/s with a burst of 50; CloudWatch Logs:
-    /// GetLogEvents 25/s, FilterLogEvents 5/s; ELBv2's describe calls: 10/s (not published per
-    /// action; a conservative figure).
+    /// GetLogEvents 25/s, FilterLogEvents 5/s (and Logs Insights' StartQuery, whose rate is not
+    /// published, as conservatively); CloudTrail's LookupEvents: 2/s, a quota that cannot be
+    /// raised; ELBv2's describe calls: 10/s (not published per action; a conservative figure).
     pub fn documented(operation: Operation) -> Rate {
         let (per_second, burst) = match operation.service() {
             "ecs" => (20.0, 50.0),
-            "logs" if operation == Operation::FilterLogEvents => (5.0, 5.0),
+            "logs"
+                if matches!(
+                    operation,
+                    Operation::FilterLogEvents | Operation::StartQuery
+                ) =>
+            {
+                (5.0, 5.0)
+            }
             "logs" => (25.0, 25.0),
+            "cloudtrail" => (2.0, 2.0),
             _ => (10.0, 10.0),
         };
         Rate {

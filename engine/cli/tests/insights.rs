@@ -1,0 +1,207 @@
+//! The evidence beyond the stopped task (issue #21), as a user replays it: an OOM-killed task's
+//! memory verdict with its numbers, a failing service's error patterns tied to its stops, who
+//! stopped a task, and each missing source named. The cases are `fixtures/*/` built by
+//! `xtask/scripts/insights_fixtures.py`, which must still make them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn replay(case: &str, format: &str) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"))
+        .args(["--no-config", "--format", format, "replay"])
+        .arg(root().join("fixtures").join(case).join("bundle.json"))
+        .output()
+        .expect("runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn json(case: &str) -> Value {
+    let (_, out) = replay(case, "json");
+    serde_json::from_str(&out).expect("JSON report")
+}
+
+#[test]
+fn each_memory_shape_gets_its_verdict_with_numbers() {
+    let cases = [
+        ("oom-container-limit/memory-leak", "leak", "MB an hour"),
+        (
+            "oom-container-limit/memory-spike",
+            "spike",
+            "rose to 508 MB",
+        ),
+        (
+            "oom-container-limit/memory-too-small",
+            "too-small",
+            "from the first sample on",
+        ),
+    ];
+    for (case, verdict, words) in cases {
+        let report = json(case);
+        let memory = &report["tasks"][0]["memory"];
+        assert_eq!(memory["verdict"], verdict, "{case}: {memory}");
+        assert_eq!(memory["samples"], 40, "{case}");
+        assert_eq!(memory["limit_mb"], 512.0, "{case}");
+        assert_eq!(memory["container"], "reports", "{case}");
+        let summary = memory["summary"].as_str().unwrap_or_default();
+        assert!(summary.contains(words), "{case}: {summary}");
+        // The rows it was read from, where the bundle holds them.
+        assert_eq!(memory["path"], "calls[7].response.results", "{case}");
+        assert!(memory["bytes_scanned"].as_f64().is_some_and(|b| b > 0.0));
+    }
+    // The leak's rate: 9 MB a minute in the samples.
+    let leak = json("oom-container-limit/memory-leak");
+    let rate = leak["tasks"][0]["memory"]["mb_per_hour"]
+        .as_f64()
+        .unwrap_or_default();
+    assert!((500.0..580.0).contains(&rate), "{rate}");
+    // The spike names the log line before its peak.
+    let spike = json("oom-container-limit/memory-spike");
+    assert_eq!(
+        spike["tasks"][0]["memory"]["log_line"],
+        "GET /exports/2026-q4.csv 200 9450ms"
+    );
+}
+
+#[test]
+fn container_insights_off_says_how_to_turn_it_on() {
+    let (code, text) = replay("oom-container-limit/container-insights-off", "text");
+    assert_eq!(code, Some(1));
+    assert!(
+        text.contains("memory      unavailable: no memory history: cluster prod has no Container Insights log group (/aws/ecs/containerinsights/prod/performance); turn Container Insights on with `aws ecs update-cluster-settings --cluster prod --settings name=containerInsights,value=enhanced`"),
+        "{text}"
+    );
+    // The diagnosis is the same as without the query.
+    let report = json("oom-container-limit/container-insights-off");
+    assert_eq!(report["tasks"][0]["root_cause"], "oom-container-limit");
+    assert_eq!(report["missing_evidence"][0]["operation"], "StartQuery");
+}
+
+#[test]
+fn a_user_stopped_task_names_who_stopped_it() {
+    let report = json("graceful-stop/user-stop-who");
+    let caller = &report["tasks"][0]["stopped_by"]["caller"];
+    assert_eq!(
+        caller["principal"],
+        "arn:aws:sts::123456789012:assumed-role/release-pipeline/GitHubActions"
+    );
+    assert_eq!(caller["tool"], "AWS CLI (ecs.stop-task)");
+    assert_eq!(caller["source"], "203.0.113.24");
+    assert_eq!(caller["path"], "calls[6].response.Events[0]");
+    // Another task's StopTask in the same minutes (the first event in time) is not it.
+    assert!(!report.to_string().contains("jane@example.com"));
+    // Recorded with redaction, the same call is named by its pseudonyms.
+    let dir = std::env::temp_dir().join(format!("ecs-autopsy-insights-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let redacted = dir.join("redacted.json");
+    let status = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"))
+        .args(["--no-config", "bundle", "redact"])
+        .arg(root().join("fixtures/graceful-stop/user-stop-who/bundle.json"))
+        .arg("-o")
+        .arg(&redacted)
+        .status()
+        .expect("runs");
+    assert!(status.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"))
+        .args(["--no-config", "--format", "json", "replay"])
+        .arg(&redacted)
+        .output()
+        .expect("runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let caller = &report["tasks"][0]["stopped_by"]["caller"];
+    let principal = caller["principal"].as_str().unwrap_or_default();
+    assert!(
+        principal.starts_with("arn:aws:sts::000000000001:assumed-role/principal-")
+            && !principal.contains("release-pipeline"),
+        "{principal}"
+    );
+    assert!(
+        caller["source"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("ip-"))
+    );
+    assert_eq!(caller["tool"], "AWS CLI (ecs.stop-task)");
+}
+
+#[test]
+fn an_intermittent_service_gets_its_top_error_patterns_tied_to_its_stops() {
+    let report = json("app-dependency-unreachable/intermittent-error-patterns");
+    let service = &report["summary"]["services"][0];
+    let table = &service["error_patterns"];
+    assert_eq!(table["log_groups"], serde_json::json!(["/ecs/orders-sync"]));
+    assert_eq!(table["truncated"], false);
+    assert!(
+        table["query"]
+            .as_str()
+            .is_some_and(|q| q.starts_with("fields @timestamp"))
+    );
+    let top = &table["patterns"][0];
+    assert_eq!(top["count"], 9);
+    assert!(
+        top["pattern"]
+            .as_str()
+            .is_some_and(|p| p.contains("port <n> failed: Connection timed out")),
+        "{top}"
+    );
+    // Logged by all three stopped tasks, and in their last lines.
+    assert_eq!(top["tasks"].as_array().map(Vec::len), Some(3));
+    assert_eq!(top["in_last_lines"].as_array().map(Vec::len), Some(3));
+    // Three hours of it, around each stop.
+    assert_eq!(top["by_hour"].as_array().map(Vec::len), Some(3));
+    // Lines of the running tasks alone are counted and tied to no stop.
+    let closed = table["patterns"]
+        .as_array()
+        .and_then(|p| {
+            p.iter().find(|p| {
+                p["pattern"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("closed the connection"))
+            })
+        })
+        .expect("the running tasks' pattern");
+    assert_eq!(closed["count"], 4);
+    assert_eq!(closed["tasks"], serde_json::json!([]));
+}
+
+#[test]
+fn the_fixture_script_still_makes_the_committed_cases() {
+    let out = std::env::temp_dir().join(format!(
+        "ecs-autopsy-insights-fixtures-{}",
+        std::process::id()
+    ));
+    let status = Command::new("python3")
+        .arg(root().join("xtask/scripts/insights_fixtures.py"))
+        .arg(&out)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+    let cases = [
+        "oom-container-limit/memory-leak",
+        "oom-container-limit/memory-spike",
+        "oom-container-limit/memory-too-small",
+        "oom-container-limit/container-insights-off",
+        "graceful-stop/user-stop-who",
+        "app-dependency-unreachable/intermittent-error-patterns",
+    ];
+    for case in cases {
+        for file in ["bundle.json", "case.toml"] {
+            let made = std::fs::read_to_string(out.join(case).join(file)).expect("made");
+            let committed = std::fs::read_to_string(root().join("fixtures").join(case).join(file))
+                .expect("committed");
+            assert!(
+                made == committed,
+                "fixtures/{case}/{file} is not what xtask/scripts/insights_fixtures.py makes: regenerate it"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
