@@ -240,6 +240,22 @@ pub fn detect_operation(value: &Value) -> Result<Operation, String> {
     if is_array("protectedTasks") {
         return Ok(Operation::GetTaskProtection);
     }
+    if is_array("clusters") {
+        return Ok(Operation::DescribeClusters);
+    }
+    // `aws logs get-query-results`: rows of `{field, value}` pairs, with the query's status.
+    if is_array("results") && (has("status") || has("statistics")) {
+        return Ok(Operation::GetQueryResults);
+    }
+    // `aws cloudtrail lookup-events`.
+    if let Some(events) = object.get("Events").and_then(Value::as_array)
+        && (events.is_empty()
+            || events
+                .iter()
+                .any(|e| e.get("CloudTrailEvent").is_some() || e.get("EventName").is_some()))
+    {
+        return Ok(Operation::LookupEvents);
+    }
     if is_array("events") {
         let events = object.get("events").and_then(Value::as_array);
         let any_event_has = |key: &str| {
@@ -609,6 +625,21 @@ mod tests {
             r#"{"serviceDeployments": []}"#,
             Ok("ListServiceDeployments"),
         );
+        // The AWS CLI's own examples: `describe-clusters --include SETTINGS` (a runbook's output
+        // of it), `get-query-results` (awscli/examples/logs/get-query-results.rst, its first row)
+        // and `lookup-events` (awscli/examples/cloudtrail/lookup-events.rst, shortened).
+        check_detect(
+            r#"{"clusters": [{"clusterName": "acimtl-prod-api", "settings": [{"name": "containerInsights", "value": "enabled"}]}], "failures": []}"#,
+            Ok("DescribeClusters"),
+        );
+        check_detect(
+            r#"{"results": [[{"field": "@timestamp", "value": "2024-05-19 06:10:35.743"}, {"field": "@message", "value": "Test BENCHMARK 3"}, {"field": "@logStream", "value": "TestStream"}]], "statistics": {"recordsMatched": 3.0, "recordsScanned": 3.0, "bytesScanned": 141.0}, "status": "Complete"}"#,
+            Ok("GetQueryResults"),
+        );
+        check_detect(
+            r#"{"Events": [{"EventId": "654ccbc0-ba0d-486a-9076-dbf7274677a7", "Username": "my-session-name", "EventTime": "2021-11-18T09:41:02-08:00", "CloudTrailEvent": "{}", "EventName": "ConsoleLogin", "Resources": []}]}"#,
+            Ok("LookupEvents"),
+        );
         check_detect(
             r#"{"serviceDeployments": [], "failures": []}"#,
             Ok("DescribeServiceDeployments"),
@@ -633,7 +664,10 @@ mod tests {
     fn explains_what_it_cannot_identify() {
         check_detect(r#"[{"stoppedReason": "x"}]"#, Err("--query"));
         check_detect(r#""text""#, Err("not an object"));
-        check_detect(r#"{"clusters": []}"#, Err("top-level keys: clusters"));
+        check_detect(
+            r#"{"capacityProviders": []}"#,
+            Err("top-level keys: capacityProviders"),
+        );
         check_detect(
             r#"{"events": [{"message": "x"}]}"#,
             Err("neither log-event fields"),

@@ -21,7 +21,8 @@ stdin closes. `GET /__proxy/stats` answers `{"calls": {API: n}, "throttled": {AP
 
 Default quotas (per account and Region, as documented or as the issue measuring them states):
 ECS describe/list calls 20/s with a burst of 50, CloudWatch Logs GetLogEvents 25/s and
-FilterLogEvents 5/s, ELBv2 describe calls 10/s.
+FilterLogEvents 5/s (StartQuery, unpublished, as FilterLogEvents), CloudTrail LookupEvents 2/s,
+ELBv2 describe calls 10/s.
 """
 import argparse
 import http.client
@@ -37,7 +38,9 @@ DEFAULT_QUOTAS = {
     "ecs": (20.0, 50.0),
     "GetLogEvents": (25.0, 25.0),
     "FilterLogEvents": (5.0, 5.0),
+    "StartQuery": (5.0, 5.0),
     "logs": (25.0, 25.0),
+    "LookupEvents": (2.0, 2.0),
     "elbv2": (10.0, 10.0),
 }
 

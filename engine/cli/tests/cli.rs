@@ -120,12 +120,12 @@ fn aws_cli_folder_is_diagnosed_directly_and_after_import() {
     }
     write(&junk.join("notes.txt"), b"ran these at 10:02\n");
     write(
-        &junk.join("clusters.json"),
-        br#"{"clusters": [], "failures": []}"#,
+        &junk.join("capacity-providers.json"),
+        br#"{"capacityProviders": [], "failures": []}"#,
     );
 
     let out = dir.join("incident.json.gz");
-    // `clusters.json` is AWS output ecs-autopsy cannot use: the bundle is written, but the run
+    // `capacity-providers.json` is AWS output ecs-autopsy cannot use: the bundle is written, but the run
     // exits 2, since the file may have held evidence. `notes.txt` is no such file.
     let import = run(&["bundle", "import", path_str(&junk), "-o", path_str(&out)]);
     check(
@@ -135,7 +135,7 @@ fn aws_cli_folder_is_diagnosed_directly_and_after_import() {
         &[
             "skipped",
             "notes.txt: not JSON (line 1 column 1)",
-            "clusters.json: not the output of a supported AWS CLI command (top-level keys: clusters, failures)",
+            "capacity-providers.json: not the output of a supported AWS CLI command (top-level keys: capacityProviders, failures)",
             "wrote",
             "1 file(s) that may hold evidence could not be read",
         ],
@@ -158,7 +158,7 @@ fn aws_cli_folder_is_diagnosed_directly_and_after_import() {
     // Refuses to overwrite without --force.
     let clobber = run(&["bundle", "import", path_str(&junk), "-o", path_str(&out)]);
     check(&clobber, 2, &[], &["already exists; pass --force"]);
-    std::fs::remove_file(junk.join("clusters.json")).expect("remove");
+    std::fs::remove_file(junk.join("capacity-providers.json")).expect("remove");
     let forced = run(&[
         "bundle",
         "import",
@@ -247,7 +247,7 @@ fn malformed_bundles_get_one_clear_line_and_exit_2() {
         br#"{"manifest": {"format": "ecs-autopsy-bundle", "format_version": 7}, "calls": []}"#,
     );
     let other = dir.join("other.json");
-    write(&other, br#"{"clusters": []}"#);
+    write(&other, br#"{"capacityProviders": []}"#);
     let misfit = dir.join("misfit.json");
     write(
         &misfit,
@@ -270,7 +270,7 @@ fn malformed_bundles_get_one_clear_line_and_exit_2() {
         ),
         (
             &other,
-            "neither an ecs-autopsy bundle (no `manifest` object at the top level) nor the output of an AWS CLI command ecs-autopsy reads (not the output of a supported AWS CLI command (top-level keys: clusters))",
+            "neither an ecs-autopsy bundle (no `manifest` object at the top level) nor the output of an AWS CLI command ecs-autopsy reads (not the output of a supported AWS CLI command (top-level keys: capacityProviders))",
         ),
         (
             &misfit,

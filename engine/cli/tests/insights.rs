@@ -205,3 +205,81 @@ fn the_fixture_script_still_makes_the_committed_cases() {
     }
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// Writes one response of `case`'s bundle as the AWS CLI output file `name`.
+fn cli_output(dir: &Path, case: &str, operation: &str, name: &str) {
+    let bundle: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures").join(case).join("bundle.json"))
+            .expect("bundle"),
+    )
+    .expect("JSON");
+    let response = bundle["calls"]
+        .as_array()
+        .and_then(|calls| calls.iter().find(|c| c["operation"] == operation))
+        .map(|c| c["response"].clone())
+        .expect("the call");
+    std::fs::write(dir.join(name), response.to_string()).expect("written");
+}
+
+/// AWS CLI outputs pasted into a ticket work too: `aws logs get-query-results` of the query
+/// AWS's Knowledge Center gives for OOM kills (its aliases `period`, `mem`, `memreserved`, rows
+/// newest first and no `Type`), and `aws cloudtrail lookup-events`.
+#[test]
+fn pasted_query_results_and_lookup_events_are_read_too() {
+    let dir = std::env::temp_dir().join(format!("ecs-autopsy-insights-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let case = "oom-container-limit/exit-137";
+    cli_output(&dir, case, "DescribeTasks", "describe-tasks.json");
+    cli_output(
+        &dir,
+        case,
+        "DescribeTaskDefinition",
+        "describe-task-definition.json",
+    );
+    let rows: Vec<Value> = (0..40)
+        .rev()
+        .map(|i| {
+            let minute = 2 + i;
+            serde_json::json!([
+                {"field": "period", "value": format!("2026-11-24 09:{minute:02}:00.000")},
+                {"field": "TaskId", "value": "b7c6d5e4f3a24b1c9d8e7f6a5b4c3d2e"},
+                {"field": "ContainerName", "value": "reports"},
+                {"field": "mem", "value": format!("{}", 478 + (i % 3))},
+                {"field": "memreserved", "value": "512"}
+            ])
+        })
+        .collect();
+    let results = serde_json::json!({
+        "results": rows,
+        "statistics": {"recordsMatched": 40.0, "recordsScanned": 360.0, "bytesScanned": 148_320.0},
+        "status": "Complete"
+    });
+    std::fs::write(dir.join("get-query-results.json"), results.to_string()).expect("written");
+    let out = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"))
+        .args(["--no-config", "--format", "json", "replay"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let memory = &report["tasks"][0]["memory"];
+    assert_eq!(memory["verdict"], "too-small", "{memory}");
+    assert_eq!(memory["samples"], 40);
+
+    let dir2 = dir.join("user-stop");
+    std::fs::create_dir_all(&dir2).expect("dir");
+    let case = "graceful-stop/user-stop-who";
+    cli_output(&dir2, case, "DescribeTasks", "describe-tasks.json");
+    cli_output(&dir2, case, "LookupEvents", "lookup-events.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"))
+        .args(["--no-config", "--format", "json", "replay"])
+        .arg(&dir2)
+        .output()
+        .expect("runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        report["tasks"][0]["stopped_by"]["caller"]["tool"], "AWS CLI (ecs.stop-task)",
+        "{report}"
+    );
+}

@@ -35,6 +35,23 @@ impl Query {
         self.log_groups.iter().any(|g| is_performance_group(g))
     }
 
+    /// Whether the bundle holds its results without the query (an imported
+    /// `get-query-results` output).
+    pub fn is_imported(&self) -> bool {
+        self.query_string.is_empty() && self.log_groups.is_empty()
+    }
+
+    /// Whether it is the memory of task `task_id`: a performance query naming the task, or
+    /// imported results with rows of that `TaskId`.
+    pub fn is_memory_of(&self, task_id: &str) -> bool {
+        (self.is_performance() && self.query_string.contains(task_id))
+            || (self.is_imported()
+                && self
+                    .rows()
+                    .iter()
+                    .any(|row| field(row, "TaskId") == Some(task_id)))
+    }
+
     /// `Complete`, `Running`, … or `None` without results.
     pub fn status(&self) -> Option<&str> {
         self.results.as_ref().and_then(|r| r.status.as_deref())
@@ -284,17 +301,27 @@ impl Insights {
                 });
             }
             Operation::GetQueryResults | Operation::StopQuery => {
-                let Some(id) = request.get("queryId").and_then(Value::as_str) else {
-                    return;
+                let id = request.get("queryId").and_then(Value::as_str);
+                let known = id.and_then(|id| {
+                    self.queries
+                        .iter()
+                        .rposition(|q| q.query_id.as_deref() == Some(id))
+                });
+                let index = match (known, operation) {
+                    (Some(index), _) => index,
+                    // An imported `aws logs get-query-results` output: the query it answered is
+                    // not in the bundle; its rows say what it was about (`TaskId`, `@logStream`).
+                    (None, Operation::GetQueryResults) => {
+                        self.queries.push(Query {
+                            call,
+                            query_id: id.map(str::to_owned),
+                            ..Query::default()
+                        });
+                        self.queries.len() - 1
+                    }
+                    (None, _) => return,
                 };
-                let Some(query) = self
-                    .queries
-                    .iter_mut()
-                    .rev()
-                    .find(|q| q.query_id.as_deref() == Some(id))
-                else {
-                    return;
-                };
+                let query = &mut self.queries[index];
                 if operation == Operation::StopQuery {
                     query.stopped = true;
                 } else {

@@ -254,7 +254,7 @@ pub fn memory_history(evidence: &Evidence, record: &TaskRecord) -> Option<Memory
     let query = insights
         .queries
         .iter()
-        .rfind(|q| q.is_performance() && q.query_string.contains(record.task_id.as_str()));
+        .rfind(|q| q.is_memory_of(&record.task_id));
     let cluster = cluster_of(evidence, record);
     let setting = insights.container_insights(&cluster);
     let Some(query) = query else {
@@ -350,13 +350,22 @@ fn series_history(
     let mut samples = Vec::new();
     let mut reserved: Option<f64> = None;
     for row in query.rows() {
-        if field(row, "Type") != Some(kind) {
+        // Rows without `Type` (AWS's Knowledge Center query filters by container instead) are
+        // the container's when they name it.
+        let of_kind = field(row, "Type").map_or_else(
+            || kind == "Container" && field(row, "ContainerName").is_some(),
+            |t| t == kind,
+        );
+        if !of_kind {
             continue;
         }
         if kind == "Container" && field(row, "ContainerName") != container.as_deref() {
             continue;
         }
-        let time = ["minute", "bin(1m)", "@timestamp"]
+        if field(row, "TaskId").is_some_and(|id| id != record.task_id) {
+            continue;
+        }
+        let time = ["minute", "period", "bin(1m)", "@timestamp"]
             .iter()
             .find_map(|name| field(row, name))
             .or_else(|| {
@@ -365,10 +374,15 @@ fn series_history(
                     .and_then(|f| f.value.as_deref())
             })
             .and_then(parse_time);
-        let used = ["memory_used_mb", "max(MemoryUtilized)", "MemoryUtilized"]
-            .iter()
-            .find_map(|name| field(row, name))
-            .and_then(|v| v.parse::<f64>().ok());
+        let used = [
+            "memory_used_mb",
+            "max(MemoryUtilized)",
+            "MemoryUtilized",
+            "mem",
+        ]
+        .iter()
+        .find_map(|name| field(row, name))
+        .and_then(|v| v.parse::<f64>().ok());
         if let Some(r) = [
             "memory_reserved_mb",
             "max(MemoryReserved)",
