@@ -823,24 +823,15 @@ mod tests {
             "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/api:3",
             "registeredBy": "arn:aws:sts::123456789012:assumed-role/my-role/my-session-name"
         }});
-        let raw = |value: Value| serde_json::value::to_raw_value(&value).expect("JSON");
         let mut bundle = Bundle::new(crate::Source::Recorded, "2026-01-01T00:00:00Z".to_owned());
-        bundle.calls.push(
-            Call::new(
-                crate::Operation::LookupEvents,
-                serde_json::json!({}),
-                raw(response),
-            )
-            .expect("fits"),
-        );
-        bundle.calls.push(
-            Call::new(
-                crate::Operation::DescribeTaskDefinition,
-                serde_json::json!({}),
-                raw(definition),
-            )
-            .expect("fits"),
-        );
+        let raw = |value: Value| serde_json::value::to_raw_value(&value).expect("JSON");
+        for (operation, response) in [
+            (crate::Operation::LookupEvents, response),
+            (crate::Operation::DescribeTaskDefinition, definition),
+        ] {
+            let call = Call::new(operation, serde_json::json!({}), raw(response)).expect("fits");
+            bundle.calls.push(call);
+        }
         redact(&mut bundle);
         let text = String::from_utf8(bundle.to_canonical_json()).expect("utf-8");
         for gone in [

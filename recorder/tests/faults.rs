@@ -779,6 +779,31 @@ fn with_queries(service: &str) -> Options {
     }
 }
 
+/// Collects `service` of cluster `prod` through `client` with the queries and lookups on, at the
+/// fixtures' recording time.
+async fn collect_with_queries(client: &FixtureClient, service: &str) -> Bundle {
+    collect(
+        &sdk(client, 3).await,
+        &with_queries(service),
+        "2026-11-24T10:00:00.000Z".to_owned(),
+        None,
+    )
+    .await
+}
+
+/// The calls of these operations are as the fixture holds them, request and response: what the
+/// recorder sends is exactly what the fixture was built with.
+#[track_caller]
+fn same_as_fixture(bundle: &Bundle, recorded: &Bundle, operations: &[&str]) {
+    for operation in operations {
+        assert_eq!(
+            exchanges(bundle, operation),
+            exchanges(recorded, operation),
+            "{operation} as the fixture holds it"
+        );
+    }
+}
+
 /// The calls of `operation` in `bundle`, each as its request and response JSON.
 fn exchanges(bundle: &Bundle, operation: &str) -> Vec<(Value, Option<Value>)> {
     calls_of(bundle, operation)
@@ -801,25 +826,17 @@ fn exchanges(bundle: &Bundle, operation: &str) -> Vec<(Value, Option<Value>)> {
 async fn an_oom_killed_task_memory_is_queried_through_logs_insights() {
     let recorded = fixture("oom-container-limit/memory-leak");
     let client = FixtureClient::from_bundle(&recorded);
-    let bundle = collect(
-        &sdk(&client, 3).await,
-        &with_queries("reports"),
-        "2026-11-24T10:00:00.000Z".to_owned(),
-        None,
-    )
-    .await;
-    for operation in [
-        "DescribeClusters",
-        "StartQuery",
-        "GetQueryResults",
-        "LookupEvents",
-    ] {
-        assert_eq!(
-            exchanges(&bundle, operation),
-            exchanges(&recorded, operation),
-            "{operation} as the fixture holds it"
-        );
-    }
+    let bundle = collect_with_queries(&client, "reports").await;
+    same_as_fixture(
+        &bundle,
+        &recorded,
+        &[
+            "DescribeClusters",
+            "StartQuery",
+            "GetQueryResults",
+            "LookupEvents",
+        ],
+    );
     let (start, _) = &exchanges(&bundle, "StartQuery")[0];
     assert_eq!(
         start["logGroupNames"][0],
@@ -874,13 +891,7 @@ async fn queries_are_polled_with_a_bound_and_only_the_last_poll_kept() {
     let client = FixtureClient::from_bundle(&recorded)
         .fault("GetQueryResults", &[running.clone(), running.clone()]);
     let started = tokio::time::Instant::now();
-    let bundle = collect(
-        &sdk(&client, 3).await,
-        &with_queries("reports"),
-        "2026-11-24T10:00:00.000Z".to_owned(),
-        None,
-    )
-    .await;
+    let bundle = collect_with_queries(&client, "reports").await;
     assert_eq!(client.requests("GetQueryResults"), 3);
     let polls = exchanges(&bundle, "GetQueryResults");
     assert_eq!(polls.len(), 1, "only the last poll is kept");
@@ -901,13 +912,7 @@ async fn queries_are_polled_with_a_bound_and_only_the_last_poll_kept() {
             "StopQuery",
             &[Reply::Answer(200, r#"{"success": true}"#.to_owned())],
         );
-    let bundle = collect(
-        &sdk(&client, 3).await,
-        &with_queries("reports"),
-        "2026-11-24T10:00:00.000Z".to_owned(),
-        None,
-    )
-    .await;
+    let bundle = collect_with_queries(&client, "reports").await;
     assert_eq!(client.requests("GetQueryResults"), 20);
     assert_eq!(client.requests("StopQuery"), 1);
     let polls = exchanges(&bundle, "GetQueryResults");
@@ -926,18 +931,8 @@ async fn queries_are_polled_with_a_bound_and_only_the_last_poll_kept() {
 async fn who_stopped_a_task_is_looked_up_in_cloudtrail() {
     let recorded = fixture("graceful-stop/user-stop-who");
     let client = FixtureClient::from_bundle(&recorded);
-    let bundle = collect(
-        &sdk(&client, 3).await,
-        &with_queries("billing-sync"),
-        "2026-11-24T10:00:00.000Z".to_owned(),
-        None,
-    )
-    .await;
-    assert_eq!(
-        exchanges(&bundle, "LookupEvents"),
-        exchanges(&recorded, "LookupEvents"),
-        "the lookup as the fixture holds it"
-    );
+    let bundle = collect_with_queries(&client, "billing-sync").await;
+    same_as_fixture(&bundle, &recorded, &["LookupEvents"]);
     let (lookup, _) = &exchanges(&bundle, "LookupEvents")[0];
     assert_eq!(
         lookup["LookupAttributes"],
@@ -957,20 +952,8 @@ async fn who_stopped_a_task_is_looked_up_in_cloudtrail() {
 async fn a_service_that_keeps_failing_has_its_log_group_searched() {
     let recorded = fixture("app-dependency-unreachable/intermittent-error-patterns");
     let client = FixtureClient::from_bundle(&recorded);
-    let bundle = collect(
-        &sdk(&client, 3).await,
-        &with_queries("orders-sync"),
-        "2026-11-24T10:00:00.000Z".to_owned(),
-        None,
-    )
-    .await;
-    for operation in ["StartQuery", "GetQueryResults"] {
-        assert_eq!(
-            exchanges(&bundle, operation),
-            exchanges(&recorded, operation),
-            "{operation} as the fixture holds it"
-        );
-    }
+    let bundle = collect_with_queries(&client, "orders-sync").await;
+    same_as_fixture(&bundle, &recorded, &["StartQuery", "GetQueryResults"]);
     let (start, _) = &exchanges(&bundle, "StartQuery")[0];
     assert_eq!(
         start["logGroupNames"],
@@ -994,13 +977,7 @@ async fn denied_queries_and_lookups_are_recorded_and_the_rest_collected() {
         .fault("StartQuery", &[denied("logs:StartQuery")])
         .fault("LookupEvents", &[denied("cloudtrail:LookupEvents")])
         .fault("DescribeClusters", &[denied("ecs:DescribeClusters")]);
-    let bundle = collect(
-        &sdk(&client, 3).await,
-        &with_queries("reports"),
-        "2026-11-24T10:00:00.000Z".to_owned(),
-        None,
-    )
-    .await;
+    let bundle = collect_with_queries(&client, "reports").await;
     for operation in ["StartQuery", "LookupEvents", "DescribeClusters"] {
         let calls = calls_of(&bundle, operation);
         assert!(
