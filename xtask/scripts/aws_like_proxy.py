@@ -8,13 +8,15 @@ an XML `Throttling` error for ELBv2 (query protocol). Used by `cargo xtask bench
 mode) and the live tests; only loopback addresses are ever targets.
 
 usage: aws_like_proxy.py --upstream http://127.0.0.1:PORT [--delay-ms 40] [--quota API=RATE/BURST ...]
-                         [--deny-assume-role ACCOUNT ...] [--no-service-deployments]
+                         [--deny-assume-role ACCOUNT ...] [--no-service-deployments] [--no-cloudtrail]
 
 `--no-service-deployments` answers ECS ListServiceDeployments itself, after the round trip and
 the quota, with the empty list AWS gives for a service that has no service deployments: moto
 implements none of the service-deployment APIs (it answers HTTP 500, which the SDK retries with
 back-off), and a benchmark of collection timing should pay what AWS charges for the call, one
 round trip, not moto's retries. The benchmark's report says so beside its figures.
+`--no-cloudtrail` does the same for CloudTrail LookupEvents, which moto lacks too, with the empty
+list AWS gives when no event matches.
 
 Prints `{"endpoint": "http://127.0.0.1:PORT"}` on one line once listening, then serves until
 stdin closes. `GET /__proxy/stats` answers `{"calls": {API: n}, "throttled": {API: n}}`.
@@ -67,8 +69,13 @@ def api_of(headers, body):
     of the query protocol."""
     target = headers.get("X-Amz-Target", "")
     if target:
-        prefix, _, operation = target.partition(".")
-        service = "logs" if prefix.startswith("Logs_") else "ecs"
+        prefix, _, operation = target.rpartition(".")
+        if "Logs_" in prefix:
+            service = "logs"
+        elif "CloudTrail_" in prefix:
+            service = "cloudtrail"
+        else:
+            service = "ecs"
         return service, operation
     form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
     return "elbv2", (form.get("Action") or ["?"])[0]
@@ -84,6 +91,8 @@ def main(argv):
                              "role whose trust policy does not name the caller does")
     parser.add_argument("--no-service-deployments", action="store_true",
                         help="answer ecs:ListServiceDeployments with an empty list (moto lacks it)")
+    parser.add_argument("--no-cloudtrail", action="store_true",
+                        help="answer cloudtrail:LookupEvents with no events (moto lacks it)")
     args = parser.parse_args(argv)
     upstream = urllib.parse.urlparse(args.upstream)
     if upstream.hostname != "127.0.0.1":
@@ -172,6 +181,11 @@ def main(argv):
                 self.respond(200, {"Content-Type": "application/x-amz-json-1.1",
                                    "x-amzn-RequestId": str(uuid.uuid4())},
                              json.dumps({"serviceDeployments": []}).encode())
+                return
+            if args.no_cloudtrail and operation == "LookupEvents":
+                self.respond(200, {"Content-Type": "application/x-amz-json-1.1",
+                                   "x-amzn-RequestId": str(uuid.uuid4())},
+                             json.dumps({"Events": []}).encode())
                 return
             conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}

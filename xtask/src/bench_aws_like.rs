@@ -189,6 +189,7 @@ pub(crate) fn run(
             .arg(root.join("xtask/scripts/aws_like_proxy.py"))
             .args(["--upstream", &upstream, "--delay-ms", &delay_ms.to_string()])
             .arg("--no-service-deployments")
+            .arg("--no-cloudtrail")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

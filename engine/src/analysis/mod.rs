@@ -2,9 +2,9 @@
 //! over its life (`memory`), and log lines reduced to their pattern so that the same error
 //! counts once however its numbers, ids and times differ (`pattern`).
 //!
-//! Plain functions over plain data: no Rhai, no evidence, no IO. They are the building blocks of
-//! issue #21 (memory over time for OOM kills from Container Insights, error patterns across a
-//! service's log streams); the collection and the report use them once those land.
+//! Plain functions over plain data: no Rhai, no evidence, no IO. The report reads them through
+//! `report::insights`: an OOM-killed task's memory verdict from its Container Insights samples,
+//! and a failing service's error patterns from a Logs Insights search of its log groups.
 
 pub mod memory;
 pub mod pattern;
