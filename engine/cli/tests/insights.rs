@@ -283,3 +283,53 @@ fn pasted_query_results_and_lookup_events_are_read_too() {
         "{report}"
     );
 }
+
+/// Exit 137 alone is any SIGKILL: a container killed at the stop timeout has a memory query in
+/// the bundle (the recorder asks for exit 137 too), but the report speaks of its memory only for
+/// an OOM kill, so it says nothing about this one.
+#[test]
+fn a_sigkill_at_the_stop_timeout_gets_no_memory_verdict() {
+    let case = "oom-container-limit/ok-sigkill-after-stop-timeout";
+    let mut bundle: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures").join(case).join("bundle.json"))
+            .expect("bundle"),
+    )
+    .expect("JSON");
+    let rows: Vec<Value> = (0..10)
+        .map(|i| {
+            serde_json::json!([
+                {"field": "minute", "value": format!("2026-11-24 09:{:02}:00.000", 10 + i)},
+                {"field": "Type", "value": "Container"},
+                {"field": "ContainerName", "value": "api"},
+                {"field": "memory_used_mb", "value": "120"}
+            ])
+        })
+        .collect();
+    let calls = bundle["calls"].as_array_mut().expect("calls");
+    calls.push(serde_json::json!({
+        "service": "logs", "operation": "StartQuery",
+        "request": {"logGroupNames": ["/aws/ecs/containerinsights/prod/performance"],
+                    "queryString": "filter TaskId = \"f9e8d7c6b5a44f3e2d1c0b9a8f7e6d5c\"",
+                    "startTime": 1, "endTime": 2},
+        "response": {"queryId": "q"}
+    }));
+    calls.push(serde_json::json!({
+        "service": "logs", "operation": "GetQueryResults",
+        "request": {"queryId": "q"},
+        "response": {"results": rows, "status": "Complete"}
+    }));
+    let dir = std::env::temp_dir().join(format!("ecs-autopsy-insights-137-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("bundle.json");
+    std::fs::write(&file, bundle.to_string()).expect("written");
+    let out = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"))
+        .args(["--no-config", "--format", "json", "replay"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let task = &report["tasks"][0];
+    assert_eq!(task["root_cause"], Value::Null, "{task}");
+    assert!(task.get("memory").is_none(), "{task}");
+}

@@ -186,7 +186,7 @@ fn clock(ms: i64) -> String {
 fn oom_container(record: &TaskRecord) -> Option<&recorder::model::Container> {
     let says = |t: &str| {
         let t = t.to_ascii_lowercase();
-        t.contains("outofmemory") || t.contains("out of memory") || t.contains("oom")
+        t.contains("outofmemory") || t.contains("out of memory")
     };
     record
         .task
@@ -202,13 +202,23 @@ fn oom_container(record: &TaskRecord) -> Option<&recorder::model::Container> {
         })
 }
 
-/// Whether the task was killed for memory (its containers' or its own words, or exit 137).
-pub fn is_oom_killed(record: &TaskRecord) -> bool {
-    oom_container(record).is_some()
-        || record.task.stopped_reason.as_deref().is_some_and(|r| {
-            let r = r.to_ascii_lowercase();
-            r.contains("outofmemory") || r.contains("out of memory")
-        })
+/// Whether the task was killed for memory: a container's or the task's own words say so, or
+/// its root cause is the OOM failure mode. An exit code of 137 alone is any SIGKILL (one after
+/// the stop timeout too), so it does not count: the recorder queries such tasks, the report
+/// speaks of their memory only when the diagnosis is an OOM kill.
+pub fn is_oom_killed(record: &TaskRecord, root_cause: Option<&str>) -> bool {
+    let says = |t: &str| {
+        let t = t.to_ascii_lowercase();
+        t.contains("outofmemory") || t.contains("out of memory")
+    };
+    record
+        .task
+        .containers
+        .iter()
+        .any(|c| c.reason.as_deref().is_some_and(says))
+        || record.task.stopped_reason.as_deref().is_some_and(says)
+        || root_cause
+            .is_some_and(|rule| crate::taxonomy::stop_kind(rule) == crate::taxonomy::StopKind::Oom)
 }
 
 /// The cluster's name, from the task's ARN or the bundle.
@@ -246,8 +256,12 @@ fn unavailable(summary: String, query: Option<&Query>) -> MemoryHistory {
 }
 
 /// The memory history of an OOM-killed task, when the recording looked for it.
-pub fn memory_history(evidence: &Evidence, record: &TaskRecord) -> Option<MemoryHistory> {
-    if !is_oom_killed(record) {
+pub fn memory_history(
+    evidence: &Evidence,
+    record: &TaskRecord,
+    root_cause: Option<&str>,
+) -> Option<MemoryHistory> {
+    if !is_oom_killed(record, root_cause) {
         return None;
     }
     let insights = &evidence.insights;
@@ -270,7 +284,7 @@ pub fn memory_history(evidence: &Evidence, record: &TaskRecord) -> Option<Memory
                 None,
             ),
             _ => unavailable(
-                "no memory history: the recording did not query Container Insights for this task (more OOM-killed tasks than it queries, or no stop time)".to_owned(),
+                "no memory history: the bundle holds no Container Insights query of this task (the recording queries the 5 newest OOM-killed tasks with a stop time)".to_owned(),
                 None,
             ),
         });

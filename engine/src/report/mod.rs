@@ -533,6 +533,7 @@ impl Report {
             } else {
                 Vec::new()
             };
+            let memory = insights::memory_history(evidence, record, root_cause.as_deref());
             tasks.push(TaskSummary {
                 task_arn: arn,
                 task_id: record.task_id.clone(),
@@ -593,7 +594,7 @@ impl Report {
                 } else {
                     Vec::new()
                 },
-                memory: insights::memory_history(evidence, record),
+                memory,
                 stopped_by: insights::stopped_by(evidence, record),
             });
         }

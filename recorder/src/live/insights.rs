@@ -80,7 +80,7 @@ fn oom_killed(task: &aws_sdk_ecs::types::Task) -> bool {
     let says_oom = |text: Option<&str>| {
         text.is_some_and(|t| {
             let t = t.to_ascii_lowercase();
-            t.contains("outofmemory") || t.contains("out of memory") || t.contains("oom")
+            t.contains("outofmemory") || t.contains("out of memory")
         })
     };
     says_oom(task.stopped_reason())
