@@ -289,12 +289,6 @@ fn pasted_query_results_and_lookup_events_are_read_too() {
 /// an OOM kill, so it says nothing about this one.
 #[test]
 fn a_sigkill_at_the_stop_timeout_gets_no_memory_verdict() {
-    let case = "oom-container-limit/ok-sigkill-after-stop-timeout";
-    let mut bundle: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("fixtures").join(case).join("bundle.json"))
-            .expect("bundle"),
-    )
-    .expect("JSON");
     let rows: Vec<Value> = (0..10)
         .map(|i| {
             serde_json::json!([
@@ -305,20 +299,41 @@ fn a_sigkill_at_the_stop_timeout_gets_no_memory_verdict() {
             ])
         })
         .collect();
-    let calls = bundle["calls"].as_array_mut().expect("calls");
-    calls.push(serde_json::json!({
-        "service": "logs", "operation": "StartQuery",
-        "request": {"logGroupNames": ["/aws/ecs/containerinsights/prod/performance"],
-                    "queryString": "filter TaskId = \"f9e8d7c6b5a44f3e2d1c0b9a8f7e6d5c\"",
-                    "startTime": 1, "endTime": 2},
-        "response": {"queryId": "q"}
-    }));
-    calls.push(serde_json::json!({
-        "service": "logs", "operation": "GetQueryResults",
-        "request": {"queryId": "q"},
-        "response": {"results": rows, "status": "Complete"}
-    }));
-    let dir = std::env::temp_dir().join(format!("ecs-autopsy-insights-137-{}", std::process::id()));
+    let report = replay_changed(
+        "oom-container-limit/ok-sigkill-after-stop-timeout",
+        |calls| {
+            calls.push(serde_json::json!({
+                "service": "logs", "operation": "StartQuery",
+                "request": {"logGroupNames": ["/aws/ecs/containerinsights/prod/performance"],
+                            "queryString": "filter TaskId = \"f9e8d7c6b5a44f3e2d1c0b9a8f7e6d5c\"",
+                            "startTime": 1, "endTime": 2},
+                "response": {"queryId": "q"}
+            }));
+            calls.push(serde_json::json!({
+                "service": "logs", "operation": "GetQueryResults",
+                "request": {"queryId": "q"},
+                "response": {"results": rows, "status": "Complete"}
+            }));
+        },
+    );
+    let task = &report["tasks"][0];
+    assert_eq!(task["root_cause"], Value::Null, "{task}");
+    assert!(task.get("memory").is_none(), "{task}");
+}
+
+/// Replays `case` with its calls changed by `change`, as JSON.
+fn replay_changed(case: &str, change: impl FnOnce(&mut Vec<Value>)) -> Value {
+    let mut bundle: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures").join(case).join("bundle.json"))
+            .expect("bundle"),
+    )
+    .expect("JSON");
+    change(bundle["calls"].as_array_mut().expect("calls"));
+    let dir = std::env::temp_dir().join(format!(
+        "ecs-autopsy-insights-changed-{}-{}",
+        std::process::id(),
+        case.replace('/', "-")
+    ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join("bundle.json");
     std::fs::write(&file, bundle.to_string()).expect("written");
@@ -328,8 +343,42 @@ fn a_sigkill_at_the_stop_timeout_gets_no_memory_verdict() {
         .output()
         .expect("runs");
     let _ = std::fs::remove_dir_all(&dir);
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let task = &report["tasks"][0];
-    assert_eq!(task["root_cause"], Value::Null, "{task}");
-    assert!(task.get("memory").is_none(), "{task}");
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// A denied query names the permissions to grant; a query the recorder gave up on says so.
+#[test]
+fn a_denied_or_unfinished_query_says_why_there_is_no_history() {
+    let report = replay_changed("oom-container-limit/memory-leak", |calls| {
+        calls.retain(|c| c["operation"] != "GetQueryResults");
+        for call in calls.iter_mut().filter(|c| c["operation"] == "StartQuery") {
+            call.as_object_mut().map(|o| o.remove("response"));
+            call["error"] = serde_json::json!({"code": "AccessDeniedException", "message": "User: arn:aws:sts::123456789012:assumed-role/oncall/jane is not authorized to perform: logs:StartQuery"});
+        }
+    });
+    assert_eq!(
+        report["tasks"][0]["memory"]["summary"],
+        "no memory history: the Logs Insights query was denied (AccessDeniedException); grant logs:StartQuery and logs:GetQueryResults on /aws/ecs/containerinsights/prod/performance"
+    );
+    let report = replay_changed("oom-container-limit/memory-leak", |calls| {
+        let mut query = String::new();
+        for call in calls
+            .iter_mut()
+            .filter(|c| c["operation"] == "GetQueryResults")
+        {
+            call["response"]["status"] = "Running".into();
+            query = call["request"]["queryId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+        }
+        calls.push(
+            serde_json::json!({"service": "logs", "operation": "StopQuery",
+            "request": {"queryId": query}, "response": {"success": true}}),
+        );
+    });
+    assert_eq!(
+        report["tasks"][0]["memory"]["summary"],
+        "no memory history: the Logs Insights query did not finish (status Running; stopped after the recorder's last poll)"
+    );
 }

@@ -255,6 +255,41 @@ fn unavailable(summary: String, query: Option<&Query>) -> MemoryHistory {
     }
 }
 
+/// Why a query gave no rows to read: denied (with the permissions to grant), failed, or not
+/// finished (and stopped by the recorder); `None` when it completed.
+fn query_trouble(query: &Query) -> Option<String> {
+    let on = if query.log_groups.is_empty() {
+        String::new()
+    } else {
+        format!(" on {}", query.log_groups.join(", "))
+    };
+    if let Some(error) = query.error.as_ref().or(query.results_error.as_ref()) {
+        return Some(if error.is_access_denied() {
+            format!(
+                "the Logs Insights query was denied ({}); grant logs:StartQuery and logs:GetQueryResults{on}",
+                error.code
+            )
+        } else {
+            format!(
+                "the Logs Insights query failed ({}: {})",
+                error.code, error.message
+            )
+        });
+    }
+    match query.status() {
+        Some("Complete") => None,
+        status => Some(format!(
+            "the Logs Insights query did not finish (status {}{})",
+            status.unwrap_or("unknown"),
+            if query.stopped {
+                "; stopped after the recorder's last poll"
+            } else {
+                ""
+            }
+        )),
+    }
+}
+
 /// The memory history of an OOM-killed task, when the recording looked for it.
 pub fn memory_history(
     evidence: &Evidence,
@@ -289,43 +324,23 @@ pub fn memory_history(
             ),
         });
     };
-    if let Some(error) = query.error.as_ref().or(query.results_error.as_ref()) {
-        let summary = if error.code.contains("ResourceNotFound") {
-            format!(
-                "no memory history: cluster {cluster} has no Container Insights log group ({}); turn Container Insights on with `{}`",
-                query.log_groups.join(", "),
-                enable_command(&cluster)
-            )
-        } else if error.is_access_denied() {
-            format!(
-                "no memory history: the Logs Insights query was denied ({}); grant logs:StartQuery and logs:GetQueryResults on {}",
-                error.code,
-                query.log_groups.join(", ")
-            )
-        } else {
-            format!(
-                "no memory history: the Logs Insights query failed ({}: {})",
-                error.code, error.message
-            )
-        };
+    let missing_group = [&query.error, &query.results_error]
+        .into_iter()
+        .flatten()
+        .any(|e| e.code.contains("ResourceNotFound"));
+    if missing_group {
+        let summary = format!(
+            "no memory history: cluster {cluster} has no Container Insights log group ({}); turn Container Insights on with `{}`",
+            query.log_groups.join(", "),
+            enable_command(&cluster)
+        );
         return Some(unavailable(summary, Some(query)));
     }
-    match query.status() {
-        Some("Complete") => {}
-        status => {
-            return Some(unavailable(
-                format!(
-                    "no memory history: the Logs Insights query did not finish (status {}{})",
-                    status.unwrap_or("unknown"),
-                    if query.stopped {
-                        "; stopped after the recorder's last poll"
-                    } else {
-                        ""
-                    }
-                ),
-                Some(query),
-            ));
-        }
+    if let Some(trouble) = query_trouble(query) {
+        return Some(unavailable(
+            format!("no memory history: {trouble}"),
+            Some(query),
+        ));
     }
     Some(series_history(
         evidence,
@@ -716,25 +731,8 @@ pub fn error_patterns(evidence: &Evidence, stopped: &[&TaskRecord]) -> Option<Er
         path: query.row_path(None),
         note: None,
     };
-    if let Some(error) = query.error.as_ref().or(query.results_error.as_ref()) {
-        table.note = Some(if error.is_access_denied() {
-            format!(
-                "the Logs Insights query was denied ({}); grant logs:StartQuery and logs:GetQueryResults",
-                error.code
-            )
-        } else {
-            format!(
-                "the Logs Insights query failed ({}: {})",
-                error.code, error.message
-            )
-        });
-        return Some(table);
-    }
-    if table.status.as_deref() != Some("Complete") {
-        table.note = Some(format!(
-            "the Logs Insights query did not finish (status {})",
-            table.status.as_deref().unwrap_or("unknown")
-        ));
+    if let Some(trouble) = query_trouble(query) {
+        table.note = Some(trouble);
         return Some(table);
     }
     let limit = query
