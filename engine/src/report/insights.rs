@@ -12,8 +12,9 @@ use serde::Serialize;
 
 use crate::analysis::memory::{self, Sample, Shape};
 use crate::analysis::pattern;
+use crate::classify::exit::is_oom_kill;
 use crate::evidence::insights::{Query, TrailRecord, field};
-use crate::evidence::{Evidence, TaskRecord};
+use crate::evidence::{Evidence, TaskRecord, task_id_of};
 
 /// Logs Insights' price per GB scanned (us-east-1, and most Regions; check the CloudWatch pricing
 /// page for yours).
@@ -168,14 +169,10 @@ pub fn scanned(bytes: f64) -> String {
     }
 }
 
-/// `2026-11-24 09:05:00.000` (Logs Insights' form, UTC) as a time.
+/// A Logs Insights time: `2026-11-24 09:05:00.000` (`parse_iso` reads that form as UTC), or
+/// epoch milliseconds.
 fn parse_time(value: &str) -> Option<Timestamp> {
-    let iso = if value.contains('T') {
-        value.to_owned()
-    } else {
-        format!("{}Z", value.replacen(' ', "T", 1))
-    };
-    Timestamp::parse_iso(&iso).or_else(|| value.parse::<i64>().ok().map(Timestamp::from_millis))
+    Timestamp::parse_iso(value).or_else(|| value.parse::<i64>().ok().map(Timestamp::from_millis))
 }
 
 fn clock(ms: i64) -> String {
@@ -183,16 +180,14 @@ fn clock(ms: i64) -> String {
     text.get(11..16).map_or(text.clone(), str::to_owned)
 }
 
+/// The container killed for memory (ECS's `OutOfMemoryError` reason, as `c.oom_killed` reads
+/// it), else the first that exited 137.
 fn oom_container(record: &TaskRecord) -> Option<&recorder::model::Container> {
-    let says = |t: &str| {
-        let t = t.to_ascii_lowercase();
-        t.contains("outofmemory") || t.contains("out of memory")
-    };
     record
         .task
         .containers
         .iter()
-        .find(|c| c.reason.as_deref().is_some_and(says))
+        .find(|c| c.reason.as_deref().is_some_and(is_oom_kill))
         .or_else(|| {
             record
                 .task
@@ -207,16 +202,16 @@ fn oom_container(record: &TaskRecord) -> Option<&recorder::model::Container> {
 /// the stop timeout too), so it does not count: the recorder queries such tasks, the report
 /// speaks of their memory only when the diagnosis is an OOM kill.
 pub fn is_oom_killed(record: &TaskRecord, root_cause: Option<&str>) -> bool {
-    let says = |t: &str| {
-        let t = t.to_ascii_lowercase();
-        t.contains("outofmemory") || t.contains("out of memory")
-    };
     record
         .task
         .containers
         .iter()
-        .any(|c| c.reason.as_deref().is_some_and(says))
-        || record.task.stopped_reason.as_deref().is_some_and(says)
+        .any(|c| c.reason.as_deref().is_some_and(is_oom_kill))
+        || record
+            .task
+            .stopped_reason
+            .as_deref()
+            .is_some_and(is_oom_kill)
         || root_cause
             .is_some_and(|rule| crate::taxonomy::stop_kind(rule) == crate::taxonomy::StopKind::Oom)
 }
@@ -227,7 +222,7 @@ fn cluster_of(evidence: &Evidence, record: &TaskRecord) -> String {
         .task
         .cluster_arn
         .as_deref()
-        .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_owned())
+        .map(|arn| super::arn_tail(arn).to_owned())
         .or_else(|| evidence.manifest.cluster.clone())
         .unwrap_or_else(|| "CLUSTER".to_owned())
 }
@@ -568,7 +563,7 @@ pub fn stopped_by(evidence: &Evidence, record: &TaskRecord) -> Option<StoppedBy>
         .filter(|e| {
             e.value
                 .request_str("task")
-                .is_some_and(|t| t.rsplit('/').next() == Some(record.task_id.as_str()))
+                .is_some_and(|t| task_id_of(t) == record.task_id)
         })
         .min_by_key(|e| {
             let stop = record
@@ -659,7 +654,6 @@ pub fn changed_by(evidence: &Evidence, service: &str) -> Vec<Caller> {
         return Vec::new();
     };
     let revision = deployment.task_definition.as_deref();
-    let tail = |text: &str| text.rsplit('/').next().unwrap_or(text).to_owned();
     let mut callers: Vec<Caller> = evidence
         .insights
         .trail_events
@@ -668,7 +662,7 @@ pub fn changed_by(evidence: &Evidence, service: &str) -> Vec<Caller> {
         .filter(|e| {
             let r = &e.value;
             match r.event_name.as_str() {
-                "UpdateService" => r.request_str("service").map(tail).as_deref() == Some(service),
+                "UpdateService" => r.request_str("service").map(super::arn_tail) == Some(service),
                 "CreateService" => r.request_str("serviceName") == Some(service),
                 "RegisterTaskDefinition" => {
                     revision.is_some()
@@ -774,7 +768,7 @@ pub fn error_patterns(evidence: &Evidence, stopped: &[&TaskRecord]) -> Option<Er
             *group.by_hour.entry(hour).or_insert(0) += 1;
         }
         if let Some(stream) = field(row, "@logStream") {
-            let id = stream.rsplit('/').next().unwrap_or(stream);
+            let id = task_id_of(stream);
             if stopped.iter().any(|r| r.task_id == id) {
                 group.tasks.insert(id.to_owned());
             }
