@@ -382,3 +382,23 @@ fn a_denied_or_unfinished_query_says_why_there_is_no_history() {
         "no memory history: the Logs Insights query did not finish (status Running; stopped after the recorder's last poll)"
     );
 }
+
+/// A CloudTrail event whose record cannot be read may be the StopTask looked for: the report
+/// says so and names it, rather than "no call".
+#[test]
+fn an_unreadable_cloudtrail_record_is_named_not_taken_for_no_call() {
+    let report = replay_changed("graceful-stop/user-stop-who", |calls| {
+        for call in calls
+            .iter_mut()
+            .filter(|c| c["operation"] == "LookupEvents")
+        {
+            call["response"]["Events"][0]["CloudTrailEvent"] = "{\"eventName\": \"StopT".into();
+        }
+    });
+    let stopped_by = &report["tasks"][0]["stopped_by"];
+    assert_eq!(stopped_by["caller"], Value::Null);
+    assert_eq!(
+        stopped_by["note"],
+        "no readable StopTask call for this task: 1 CloudTrail event(s) could not be read (calls[6].response.Events[0]), and one may be it"
+    );
+}

@@ -209,6 +209,9 @@ pub struct Insights {
     pub queries: Vec<Query>,
     pub trail_lookups: Vec<TrailLookup>,
     pub trail_events: Vec<Located<TrailRecord>>,
+    /// Where CloudTrail events are whose `CloudTrailEvent` is not a readable record (missing,
+    /// not JSON): each could have been the call a report looks for.
+    pub unreadable_trail_events: Vec<String>,
 }
 
 impl Insights {
@@ -350,15 +353,14 @@ impl Insights {
                 });
                 if let Response::LookupEvents(response) = parsed {
                     for (index, event) in response.events.iter().enumerate() {
-                        if let Some(record) = TrailRecord::parse(event) {
-                            self.trail_events.push(Located {
-                                loc: Loc {
-                                    call,
-                                    collection: "Events",
-                                    index: Some(index),
-                                },
-                                value: record,
-                            });
+                        let loc = Loc {
+                            call,
+                            collection: "Events",
+                            index: Some(index),
+                        };
+                        match TrailRecord::parse(event) {
+                            Some(record) => self.trail_events.push(Located { loc, value: record }),
+                            None => self.unreadable_trail_events.push(loc.path()),
                         }
                     }
                 }

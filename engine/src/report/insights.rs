@@ -626,9 +626,17 @@ pub fn stopped_by(evidence: &Evidence, record: &TaskRecord) -> Option<StoppedBy>
     let soon = recorded
         .zip(stop)
         .is_some_and(|(r, s)| r - s < 15 * 60 * 1000);
+    let unreadable = &evidence.insights.unreadable_trail_events;
     Some(StoppedBy {
         caller: None,
-        note: Some(if covered && soon {
+        note: Some(if !unreadable.is_empty() {
+            // One of them may be the call: say so rather than "no call".
+            format!(
+                "no readable StopTask call for this task: {} CloudTrail event(s) could not be read ({}), and one may be it",
+                unreadable.len(),
+                unreadable.join(", ")
+            )
+        } else if covered && soon {
             "CloudTrail has no StopTask call for this task yet: it can take some minutes to show a call; record again later".to_owned()
         } else if covered {
             "CloudTrail has no StopTask call for this task around its stop: something stopped it without calling StopTask in this Region, or the call was made to another Region's endpoint".to_owned()
